@@ -137,3 +137,18 @@ class TransientError(ModelyardError):
 
 class PermanentError(ModelyardError):
     """A failure that retrying will not fix."""
+
+
+def error_body(err: ModelyardError) -> dict[str, dict[str, object]]:
+    """Return the REST error envelope ``{"error": {"code", "message"[, "details"]}}``."""
+    inner: dict[str, object] = {"code": str(err.code), "message": err.message}
+    if err.details:
+        inner["details"] = dict(err.details)
+    return {"error": inner}
+
+
+def error_headers(err: ModelyardError) -> dict[str, str]:
+    """Return the headers an error response carries (Retry-After when set)."""
+    if err.retry_after_s is None:
+        return {}
+    return {"Retry-After": str(max(1, round(err.retry_after_s)))}

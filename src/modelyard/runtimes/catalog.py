@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
 
+from modelyard.domain import frameworks
 from modelyard.domain.errors import ErrorCode, ModelyardError
 from modelyard.runtimes.protocol import TensorRuntime
 
@@ -19,19 +20,12 @@ def _sklearn() -> TensorRuntime:
 RUNTIMES: Mapping[str, Callable[[], TensorRuntime]] = MappingProxyType({"sklearn": _sklearn})
 FRAMEWORKS: tuple[str, ...] = tuple(RUNTIMES)
 
-_SUFFIX_FRAMEWORK: Mapping[str, str] = {
-    ".joblib": "sklearn",
-    ".pkl": "sklearn",
-    ".pickle": "sklearn",
-    ".skops": "sklearn",
-}
 
 
 def detect_framework(path: Path) -> str | None:
     """Guess the framework from the artifact's file names, or None when unsure."""
     files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
-    found = {_SUFFIX_FRAMEWORK[p.suffix] for p in files if p.suffix in _SUFFIX_FRAMEWORK}
-    return found.pop() if len(found) == 1 else None
+    return frameworks.detect_framework(p.name for p in files)
 
 
 def create_runtime(framework: str) -> TensorRuntime:

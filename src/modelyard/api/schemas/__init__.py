@@ -1,1 +1,1 @@
-"""modelyard.api.schemas."""
+"""Pydantic schemas of the REST API: ``*Create``, ``*Update`` and ``*Public`` per resource."""

@@ -1,1 +1,1 @@
-"""modelyard.store.repositories."""
+"""Repositories: one per aggregate; they return domain objects, never rows or dicts."""

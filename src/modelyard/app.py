@@ -1,0 +1,220 @@
+"""Composition root: builds store, backend, controllers, gateway and API from Settings.
+
+The only module that picks concrete implementations. ``Platform`` is one process: the
+control plane, the gateway, or both (``modelyard up``) behind one ASGI dispatcher:
+``/api/*`` → REST API, ``/metrics``, ``/healthz``, ``/readyz`` → ops, anything else →
+gateway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.applications import Starlette
+
+from modelyard.api.app import build_api_app
+from modelyard.api.deps import ControlPlane
+from modelyard.api.limits import BodyLimit, send_error
+from modelyard.backends.local import LocalBackend
+from modelyard.config import Settings
+from modelyard.controllers.deployments import DeploymentController
+from modelyard.controllers.manager import Manager
+from modelyard.controllers.observed import ObservedState
+from modelyard.controllers.replica_steps import StepInputs
+from modelyard.controllers.replicas import ReplicaController
+from modelyard.controllers.routing import RouteFeed, RoutingController
+from modelyard.domain.clock import SystemClock
+from modelyard.domain.errors import ErrorCode, ModelyardError
+from modelyard.domain.replicas import RestartPolicy
+from modelyard.domain.tenancy import DEFAULT_TEAM, ApiKey, Role, generate_key
+from modelyard.gateway.app import Gateway, build_gateway_app
+from modelyard.gateway.route_watch import HttpRouteWatcher, RouteSource
+from modelyard.observability.endpoints import ops_routes
+from modelyard.registry.artifacts import LocalArtifactStore, UploadArea
+from modelyard.registry.service import RegistryService
+from modelyard.store.unit_of_work import Store
+
+logger = logging.getLogger(__name__)
+ASGI = Any
+
+
+@dataclass(frozen=True)
+class Roles:
+    """Which planes this process runs."""
+
+    server: bool
+    gateway: bool
+
+
+class Platform:
+    """One modelyard process and its owned background tasks."""
+
+    def __init__(self, settings: Settings, roles: Roles, *, api_key: str | None = None,
+                 stop_replicas_on_exit: bool = False) -> None:
+        self.settings = settings
+        self.roles = roles
+        self.stop_replicas_on_exit = stop_replicas_on_exit
+        self.clock = SystemClock()
+        self.new_admin_key: str | None = None
+        self._started = False
+        self.feed = RouteFeed()
+        self.cp: ControlPlane | None = None
+        self.manager: Manager | None = None
+        self.backend: LocalBackend | None = None
+        self.store: Store | None = None
+        if roles.server:
+            self._build_server()
+        self.watcher: HttpRouteWatcher | None = None
+        self.gateway: Gateway | None = None
+        if roles.gateway:
+            source: RouteSource = self.feed
+            if not roles.server:
+                if not settings.gateway.server_url or not api_key:
+                    raise ModelyardError(ErrorCode.INVALID_REQUEST,
+                                         "a gateway alone needs --server and an API key")
+                self.watcher = HttpRouteWatcher(
+                    settings.gateway.server_url, api_key,
+                    poll_timeout_s=settings.server.route_watch_timeout_s,
+                    error_backoff_s=settings.gateway.route_poll_error_backoff_s)
+                source = self.watcher
+            self.gateway = Gateway(source, settings.gateway, self.clock)
+
+    def _build_server(self) -> None:
+        s = self.settings
+        for d in (s.home, s.artifacts_dir, s.logs_dir, s.run_dir):
+            d.mkdir(parents=True, exist_ok=True)
+        self.store = Store(s.database_url)
+        artifacts = LocalArtifactStore(s.artifacts_dir)
+        uploads = UploadArea(s.home / "uploads")
+        self.backend = LocalBackend(s.run_dir, s.logs_dir, python=s.local.python,
+                                    stop_grace_s=s.local.stop_grace_s,
+                                    probe_timeout_s=s.local.probe_timeout_s)
+        observed = ObservedState(self.backend)
+        inputs = StepInputs(
+            policy=RestartPolicy(s.local.restart_base_s, s.local.restart_max_s,
+                                 s.local.crash_loop_after),
+            start_timeout_s=s.local.start_timeout_s)
+        reconcilers = [
+            DeploymentController(self.store, self.clock),
+            ReplicaController(self.store, self.backend, observed, artifacts, self.clock, inputs,
+                              max_body_bytes=s.gateway.max_body_bytes),
+            RoutingController(self.store, self.feed, self.clock),
+        ]
+        self.manager = Manager(observed, reconcilers, resync_s=s.controllers.resync_s)
+        self.cp = ControlPlane(
+            store=self.store, registry=RegistryService(artifacts, uploads, self.clock),
+            artifacts=artifacts, uploads=uploads, backend=self.backend, feed=self.feed,
+            clock=self.clock, wake=self.manager.wake,
+            max_upload_bytes=s.server.max_upload_bytes,
+            route_watch_timeout_s=s.server.route_watch_timeout_s)
+
+    async def _bootstrap_admin_key(self) -> None:
+        assert self.store is not None
+        now = self.clock.now()
+        async with self.store.uow() as uow:
+            await uow.keys.ensure_team(DEFAULT_TEAM, now)
+            if await uow.keys.count() > 0:
+                return
+            plaintext, prefix, key_hash = generate_key()
+            await uow.keys.add(ApiKey(uuid.uuid4().hex, prefix, key_hash, "admin", DEFAULT_TEAM,
+                                      Role.ADMIN, now))
+        path = self.settings.admin_key_file
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(plaintext + "\n")
+        os.chmod(path, 0o600)
+        self.new_admin_key = plaintext
+
+    async def start(self) -> None:
+        """Migrate, bootstrap, and start the owned tasks."""
+        if self.store is not None and self.manager is not None:
+            await asyncio.to_thread(self.store.migrate)
+            await self._bootstrap_admin_key()
+            await self.manager.tick()
+            self.manager.start()
+        if self.watcher is not None:
+            self.watcher.start()
+        self._started = True
+
+    async def stop(self) -> None:
+        """Stop tasks; replicas keep running (adopted on the next start) unless asked."""
+        if self.watcher is not None:
+            await self.watcher.stop()
+        if self.gateway is not None:
+            await self.gateway.aclose()
+        if self.manager is not None:
+            await self.manager.stop()
+        if self.backend is not None:
+            if self.stop_replicas_on_exit:
+                await self.backend.stop_all(self.settings.local.stop_grace_s)
+            await self.backend.close()
+        if self.store is not None:
+            await self.store.close()
+
+    def is_ready(self) -> tuple[bool, str]:
+        """Ready once started, and (gateway alone) once a route table arrived."""
+        if not self._started:
+            return False, "starting"
+        if self.watcher is not None and not self.watcher.synced.is_set():
+            return False, "waiting for the first route table"
+        return True, "ok"
+
+    def asgi(self) -> ASGI:
+        """The ASGI app that serves this process's planes."""
+        ops = Starlette(routes=ops_routes(self.is_ready))
+        api = None
+        if self.cp is not None:
+            s = self.settings.server
+            api = BodyLimit(build_api_app(self.cp), s.max_body_bytes, exempt=("/api/v1/uploads",))
+        gw = build_gateway_app(self.gateway) if self.gateway else None
+        return Dispatcher(self, api, gw, ops)
+
+
+class Dispatcher:
+    """Routes by path prefix and runs the platform's lifespan."""
+
+    def __init__(self, platform: Platform, api: ASGI | None, gateway: ASGI | None,
+                 ops: ASGI) -> None:
+        self.platform = platform
+        self.api = api
+        self.gateway = gateway
+        self.ops = ops
+
+    async def _lifespan(self, receive: Any, send: Any) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.platform.start()
+                except Exception as exc:
+                    logger.exception("start-up failed")
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.platform.stop()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        path: str = scope.get("path", "")
+        if path in ("/metrics", "/healthz", "/readyz"):
+            await self.ops(scope, receive, send)
+        elif path.startswith("/api/") or path == "/api":
+            if self.api is None:
+                await send_error(send, ModelyardError(ErrorCode.ROUTE_NOT_FOUND,
+                                                      "this process runs no control plane"))
+                return
+            await self.api(scope, receive, send)
+        elif self.gateway is not None:
+            await self.gateway(scope, receive, send)
+        else:
+            await send_error(send, ModelyardError(ErrorCode.ROUTE_NOT_FOUND))

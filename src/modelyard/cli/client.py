@@ -1,0 +1,135 @@
+"""Typed HTTP client of the REST API, used by the CLI, the demo and the tests."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from modelyard.domain.errors import ErrorCode, ModelyardError
+
+
+class Client:
+    """A thin client: one method per API call; errors become ModelyardError."""
+
+    def __init__(self, url: str, api_key: str | None, *, timeout_s: float = 60.0,
+                 verify: bool | str = True) -> None:
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self.url = url.rstrip("/")
+        self.http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout_s,
+                                 verify=verify, trust_env=False)
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self.http.close()
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            resp = self.http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise ModelyardError(ErrorCode.UPSTREAM_ERROR,
+                                 f"cannot reach {self.url}: {type(exc).__name__}") from None
+        if resp.status_code >= 400:
+            try:
+                err = resp.json()["error"]
+                code = ErrorCode(err["code"])
+                message = err["message"]
+            except (ValueError, KeyError, TypeError):
+                code, message = ErrorCode.INTERNAL, f"HTTP {resp.status_code}: {resp.text[:200]}"
+            raise ModelyardError(code, message)
+        if resp.status_code == 204:
+            return None
+        if resp.headers.get("content-type", "").startswith("application/json"):
+            return resp.json()
+        return resp.text
+
+    def upload(self, path: Path) -> str:
+        """Upload a file or a folder (as tar); return the upload id."""
+        if path.is_dir():
+            buf = io.BytesIO()
+            with tarfile.open(fileobj=buf, mode="w") as tar:
+                for item in sorted(path.rglob("*")):
+                    tar.add(item, arcname=item.relative_to(path).as_posix(), recursive=False)
+            body: Any = buf.getvalue()
+            ctype = "application/x-tar"
+        else:
+            body = path.read_bytes()
+            ctype = "application/octet-stream"
+        out = self._call("POST", "/api/v1/uploads", content=body,
+                         headers={"Content-Type": ctype})
+        return str(out["upload_id"])
+
+    def register(self, name: str, path: Path, **fields: Any) -> dict[str, Any]:
+        """Upload ``path`` and register it as the next version of ``name``."""
+        upload_id = self.upload(path)
+        body = {"upload_id": upload_id, "filename": path.name,
+                **{k: v for k, v in fields.items() if v is not None}}
+        result: dict[str, Any] = self._call("POST", f"/api/v1/models/{name}/versions", json=body)
+        return result
+
+    def models(self) -> list[dict[str, Any]]:
+        """List models."""
+        result: list[dict[str, Any]] = self._call("GET", "/api/v1/models")
+        return result
+
+    def model(self, name: str) -> dict[str, Any]:
+        """Show a model."""
+        result: dict[str, Any] = self._call("GET", f"/api/v1/models/{name}")
+        return result
+
+    def set_alias(self, name: str, alias: str, version: int) -> dict[str, Any]:
+        """Point an alias at a version."""
+        result: dict[str, Any] = self._call("PUT", f"/api/v1/models/{name}/aliases/{alias}",
+                                            json={"version": version})
+        return result
+
+    def delete_model(self, name: str, version: int | None = None) -> None:
+        """Delete a model or one version."""
+        path = f"/api/v1/models/{name}" + (f"/versions/{version}" if version else "")
+        self._call("DELETE", path)
+
+    def deploy(self, **body: Any) -> dict[str, Any]:
+        """Create a deployment."""
+        result: dict[str, Any] = self._call(
+            "POST", "/api/v1/deployments", json={k: v for k, v in body.items() if v is not None})
+        return result
+
+    def deployments(self) -> list[dict[str, Any]]:
+        """List deployments."""
+        result: list[dict[str, Any]] = self._call("GET", "/api/v1/deployments")
+        return result
+
+    def deployment(self, name: str) -> dict[str, Any]:
+        """Show a deployment."""
+        result: dict[str, Any] = self._call("GET", f"/api/v1/deployments/{name}")
+        return result
+
+    def scale(self, name: str, replicas: int) -> dict[str, Any]:
+        """Change the replica count."""
+        result: dict[str, Any] = self._call("POST", f"/api/v1/deployments/{name}/scale",
+                                            json={"replicas": replicas})
+        return result
+
+    def delete_deployment(self, name: str) -> dict[str, Any]:
+        """Start deleting a deployment."""
+        result: dict[str, Any] = self._call("DELETE", f"/api/v1/deployments/{name}")
+        return result
+
+    def replicas(self, deployment: str) -> list[dict[str, Any]]:
+        """List a deployment's replicas."""
+        result: list[dict[str, Any]] = self._call(
+            "GET", f"/api/v1/deployments/{deployment}/replicas")
+        return result
+
+    def logs(self, replica_id: str, tail: int) -> str:
+        """A replica's last log lines."""
+        return str(self._call("GET", f"/api/v1/replicas/{replica_id}/logs",
+                              params={"tail": tail}))
+
+    def whoami(self) -> dict[str, Any]:
+        """The caller's identity."""
+        result: dict[str, Any] = self._call("GET", "/api/v1/whoami")
+        return result

@@ -1,0 +1,183 @@
+"""``modelyard deploy`` and ``modelyard deployments`` / ``replicas``."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import click
+
+from modelyard.cli.context import CliContext, pass_ctx
+from modelyard.cli.output import emit_json, emit_table, output_option
+from modelyard.domain.errors import ErrorCode, ModelyardError
+
+
+def _print_deployment(d: dict[str, Any]) -> None:
+    rev = d.get("revision") or {}
+    click.echo(f"deployment {d['name']}  env={d['environment']}  team={d['team']}  "
+               f"status={d['status']}  ready={d['ready_replicas']}/{d['desired_replicas']}")
+    if rev:
+        click.echo(f"revision {rev['number']}: {rev['model']} version {rev['version']}"
+                   + (f" (alias {rev['alias']})" if rev.get("alias") else "")
+                   + f"  {rev['framework']}  {rev['digest'][:19]}")
+    _print_replicas(d["replicas"])
+
+
+def _print_replicas(replicas: list[dict[str, Any]]) -> None:
+    emit_table([(r["id"], r["state"], r["pid"], r["port"], r["node"], r["restart_count"],
+                 r["reason"]) for r in replicas],
+               ["replica", "state", "pid", "port", "node", "restarts", "reason"])
+
+
+def _wait(ctx: CliContext, name: str, timeout_s: float) -> dict[str, Any]:
+    client = ctx.client()
+    deadline = time.monotonic() + timeout_s
+    d = client.deployment(name)
+    while d["status"] not in ("ready", "scaled_to_zero") and time.monotonic() < deadline:
+        if d["status"] == "crash_loop":
+            break
+        time.sleep(0.25)
+        d = client.deployment(name)
+    return d
+
+
+@click.command("deploy")
+@click.argument("name")
+@click.option("--model", required=True, help="Registered model name.")
+@click.option("--version", type=int, default=None, help="Model version number.")
+@click.option("--alias", default=None, help="Model alias (instead of --version).")
+@click.option("--replicas", type=int, default=1, show_default=True)
+@click.option("--env", "environment", type=click.Choice(["dev", "staging", "production"]),
+              default="dev", show_default=True)
+@click.option("--message", default="", help="Why (kept on the revision).")
+@click.option("--wait/--no-wait", default=True, show_default=True,
+              help="Wait until every replica is ready.")
+@click.option("--timeout", "timeout_s", type=float, default=120.0, show_default=True)
+@output_option
+@pass_ctx
+def deploy(ctx: CliContext, name: str, model: str, version: int | None, alias: str | None,
+           replicas: int, environment: str, message: str, wait: bool, timeout_s: float,
+           output: str) -> None:
+    """Deploy a model version as NAME."""
+    if (version is None) == (alias is None):
+        raise click.UsageError("give exactly one of --version and --alias")
+    d = ctx.client().deploy(name=name, model=model, version=version, alias=alias,
+                            replicas=replicas, environment=environment, message=message)
+    if wait:
+        d = _wait(ctx, name, timeout_s)
+    if output == "json":
+        emit_json(d)
+    else:
+        _print_deployment(d)
+    if wait and d["status"] not in ("ready", "scaled_to_zero"):
+        raise ModelyardError(ErrorCode.NO_READY_REPLICA,
+                             f"deployment {name} is {d['status']} after {timeout_s:.0f}s")
+
+
+@click.group("deployments")
+def deployments_group() -> None:
+    """Inspect and change deployments."""
+
+
+@deployments_group.command("list")
+@output_option
+@pass_ctx
+def list_deployments(ctx: CliContext, output: str) -> None:
+    """List deployments."""
+    items = ctx.client().deployments()
+    if output == "json":
+        emit_json(items)
+        return
+    emit_table([(d["name"], d["environment"], d["status"],
+                 f"{d['ready_replicas']}/{d['desired_replicas']}",
+                 f"{d['revision']['model']}:{d['revision']['version']}" if d["revision"] else "")
+                for d in items], ["name", "env", "status", "ready", "model"])
+
+
+@deployments_group.command("show")
+@click.argument("name")
+@output_option
+@pass_ctx
+def show(ctx: CliContext, name: str, output: str) -> None:
+    """Show a deployment with its replicas (state, pid, port, node)."""
+    d = ctx.client().deployment(name)
+    if output == "json":
+        emit_json(d)
+    else:
+        _print_deployment(d)
+
+
+@deployments_group.command("scale")
+@click.argument("name")
+@click.argument("replicas", type=int)
+@output_option
+@pass_ctx
+def scale(ctx: CliContext, name: str, replicas: int, output: str) -> None:
+    """Set the replica count of NAME."""
+    d = ctx.client().scale(name, replicas)
+    if output == "json":
+        emit_json(d)
+    else:
+        click.echo(f"{name}: desired replicas {d['desired_replicas']}")
+
+
+@deployments_group.command("delete")
+@click.argument("name")
+@click.option("--wait/--no-wait", default=True, show_default=True,
+              help="Wait until every replica process has stopped.")
+@click.option("--timeout", "timeout_s", type=float, default=60.0, show_default=True)
+@output_option
+@pass_ctx
+def delete(ctx: CliContext, name: str, wait: bool, timeout_s: float, output: str) -> None:
+    """Stop every replica of NAME and remove it."""
+    client = ctx.client()
+    client.delete_deployment(name)
+    gone = False
+    deadline = time.monotonic() + timeout_s
+    while wait and time.monotonic() < deadline:
+        try:
+            client.deployment(name)
+        except ModelyardError as err:
+            if err.code == ErrorCode.DEPLOYMENT_NOT_FOUND:
+                gone = True
+                break
+            raise
+        time.sleep(0.2)
+    if output == "json":
+        emit_json({"deleted": name, "gone": gone})
+    else:
+        click.echo(f"deleted {name}" if gone or not wait else f"{name} is still stopping")
+    if wait and not gone:
+        raise ModelyardError(ErrorCode.CONFLICT, f"{name} still has replicas after {timeout_s:.0f}s")
+
+
+@click.group("replicas")
+def replicas_group() -> None:
+    """Inspect replicas."""
+
+
+@replicas_group.command("list")
+@click.argument("deployment")
+@output_option
+@pass_ctx
+def list_replicas(ctx: CliContext, deployment: str, output: str) -> None:
+    """List the replicas of DEPLOYMENT."""
+    items = ctx.client().replicas(deployment)
+    if output == "json":
+        emit_json(items)
+    else:
+        _print_replicas(items)
+
+
+@replicas_group.command("logs")
+@click.argument("replica_id")
+@click.option("--tail", type=int, default=200, show_default=True)
+@output_option
+@pass_ctx
+def logs(ctx: CliContext, replica_id: str, tail: int, output: str) -> None:
+    """Print the last lines of a replica's log."""
+    text = ctx.client().logs(replica_id, tail)
+    if output == "json":
+        emit_json({"replica": replica_id, "lines": text.splitlines()})
+    else:
+        click.echo(text, nl=False)

@@ -1,0 +1,135 @@
+"""``modelyard up``, ``modelyard server`` and ``modelyard gateway``: run the planes."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import click
+import uvicorn
+
+from modelyard.app import Platform, Roles
+from modelyard.cli.demo import run_demo
+from modelyard.config import Settings
+from modelyard.observability.logging import configure_logging
+
+
+def _serve(platform: Platform, host: str, port: int, *, tls_cert: str | None = None,
+           tls_key: str | None = None, on_started: threading.Thread | None = None) -> None:
+    config = uvicorn.Config(platform.asgi(), host=host, port=port, log_config=None,
+                            access_log=False, lifespan="on", ssl_certfile=tls_cert,
+                            ssl_keyfile=tls_key, timeout_graceful_shutdown=10)
+    server = uvicorn.Server(config)
+    if on_started is not None:
+        on_started.start()
+    server.run()
+
+
+def _announce(platform: Platform, url: str) -> None:
+    home = platform.settings.home
+    if platform.new_admin_key:
+        click.echo(f"admin API key (shown once, also in {home / 'admin.key'}):\n"
+                   f"  {platform.new_admin_key}")
+    click.echo(f"modelyard at {url}  (home {home})")
+
+
+def _settings(home: Path | None, host: str, port: int) -> Settings:
+    settings = Settings.load(home)
+    settings.server.host, settings.server.port = host, port
+    return settings
+
+
+home_option = click.option("--home", type=click.Path(path_type=Path), default=None,
+                           help="State folder (default $MODELYARD_HOME or ~/.modelyard).")
+host_option = click.option("--host", default="127.0.0.1", show_default=True)
+port_option = click.option("--port", type=int, default=8080, show_default=True)
+tls_options = [click.option("--tls-cert", default=None, help="PEM certificate (HTTPS)."),
+               click.option("--tls-key", default=None, help="PEM private key (HTTPS).")]
+
+
+def _with_tls(f):  # type: ignore[no-untyped-def]
+    for opt in reversed(tls_options):
+        f = opt(f)
+    return f
+
+
+@click.command("up")
+@home_option
+@host_option
+@port_option
+@click.option("--demo/--no-demo", default=False, help="Register and deploy the iris demo.")
+@click.option("--stop-replicas-on-exit", is_flag=True,
+              help="Stop replica processes on exit instead of leaving them for adoption.")
+@click.option("--log-format", type=click.Choice(["json", "text"]), default="text")
+@_with_tls
+def up(home: Path | None, host: str, port: int, demo: bool, stop_replicas_on_exit: bool,
+       log_format: str, tls_cert: str | None, tls_key: str | None) -> None:
+    """Run control plane and gateway in one process (SQLite and local processes)."""
+    configure_logging(json_lines=log_format == "json")
+    settings = _settings(home, host, port)
+    platform = Platform(settings, Roles(server=True, gateway=True),
+                        stop_replicas_on_exit=stop_replicas_on_exit)
+    url = f"{'https' if tls_cert else 'http'}://{host}:{port}"
+
+    def after_start() -> None:
+        import time
+
+        while not platform.is_ready()[0]:
+            time.sleep(0.05)
+        _announce(platform, url)
+        if demo:
+            key = settings.admin_key_file.read_text().strip()
+            try:
+                run_demo(url, key, settings.home)
+            except Exception as exc:  # the demo must never take the platform down
+                click.echo(f"demo failed: {exc}", err=True)
+
+    _serve(platform, host, port, tls_cert=tls_cert, tls_key=tls_key,
+           on_started=threading.Thread(target=after_start, daemon=True))
+
+
+@click.command("server")
+@home_option
+@host_option
+@port_option
+@click.option("--log-format", type=click.Choice(["json", "text"]), default="json")
+@_with_tls
+def server(home: Path | None, host: str, port: int, log_format: str, tls_cert: str | None,
+           tls_key: str | None) -> None:
+    """Run the control plane alone (REST API, controllers, route watch)."""
+    configure_logging(json_lines=log_format == "json")
+    platform = Platform(_settings(home, host, port), Roles(server=True, gateway=False))
+
+    def after_start() -> None:
+        import time
+
+        while not platform.is_ready()[0]:
+            time.sleep(0.05)
+        _announce(platform, f"{'https' if tls_cert else 'http'}://{host}:{port}")
+
+    _serve(platform, host, port, tls_cert=tls_cert, tls_key=tls_key,
+           on_started=threading.Thread(target=after_start, daemon=True))
+
+
+@click.command("gateway")
+@click.option("--server", "server_url", required=True, help="Control plane URL.")
+@click.option("--api-key", envvar="MODELYARD_API_KEY", default=None,
+              help="Admin key for the route watch (default $MODELYARD_API_KEY or home).")
+@home_option
+@host_option
+@click.option("--port", type=int, default=8081, show_default=True)
+@click.option("--log-format", type=click.Choice(["json", "text"]), default="json")
+@_with_tls
+def gateway(server_url: str, api_key: str | None, home: Path | None, host: str, port: int,
+            log_format: str, tls_cert: str | None, tls_key: str | None) -> None:
+    """Run a gateway alone; it follows the control plane's route table."""
+    configure_logging(json_lines=log_format == "json")
+    settings = _settings(home, host, port)
+    settings.gateway.server_url = server_url
+    if api_key is None:
+        try:
+            api_key = settings.admin_key_file.read_text().strip()
+        except OSError:
+            raise click.UsageError("no API key: pass --api-key or set MODELYARD_API_KEY") from None
+    platform = Platform(settings, Roles(server=False, gateway=True), api_key=api_key)
+    _serve(platform, host, port, tls_cert=tls_cert, tls_key=tls_key)

@@ -1,0 +1,117 @@
+"""Settings: one typed tree with sections, the only place that reads the environment.
+
+Built once by the CLI (``Settings.load``) and handed down as an argument. Environment
+variables: ``MODELYARD_HOME``, ``DATABASE_URL``, ``MODELYARD_URL``, ``MODELYARD_API_KEY``,
+and any field as ``MODELYARD_<SECTION>__<FIELD>`` (for example
+``MODELYARD_GATEWAY__MAX_BODY_BYTES``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServerSettings(BaseModel):
+    """The control plane."""
+
+    host: str = Field("127.0.0.1", description="Address to listen on.")
+    port: int = Field(8080, description="Port to listen on.")
+    max_upload_bytes: int = Field(8 * 1024**3, description="Largest artifact upload accepted.")
+    max_body_bytes: int = Field(1024 * 1024, description="Largest JSON body on the REST API.")
+    route_watch_timeout_s: float = Field(30.0, description="Longest a route long poll waits.")
+
+
+class GatewaySettings(BaseModel):
+    """The data plane."""
+
+    server_url: str = Field("", description="Control plane URL when run as its own process.")
+    max_body_bytes: int = Field(16 * 1024 * 1024, description="Largest inference body (413 past it).")
+    connect_timeout_s: float = Field(2.0, description="Connect timeout to a replica.")
+    read_timeout_s: float = Field(60.0, description="Read timeout from a replica.")
+    max_connect_retries: int = Field(2, description="Other replicas tried after a connect failure.")
+    retry_after_s: int = Field(1, description="Retry-After sent with 503 no_ready_replica.")
+    route_poll_error_backoff_s: float = Field(1.0, description="Wait after a failed route poll.")
+
+
+class StoreSettings(BaseModel):
+    """Where state lives."""
+
+    database_url: str = Field("", description="SQLAlchemy URL; empty means SQLite in home.")
+
+
+class LocalBackendSettings(BaseModel):
+    """Local process supervision."""
+
+    stop_grace_s: float = Field(10.0, description="SIGTERM to SIGKILL wait when stopping.")
+    probe_timeout_s: float = Field(1.0, description="Timeout of one readiness probe.")
+    start_timeout_s: float = Field(120.0, description="Longest a replica may take to get Ready.")
+    restart_base_s: float = Field(1.0, description="First restart delay after a crash.")
+    restart_max_s: float = Field(60.0, description="Largest restart delay.")
+    crash_loop_after: int = Field(5, description="Consecutive crashes before crash_loop.")
+    python: str = Field("", description="Python interpreter for replicas; empty = this one.")
+
+
+class ControllerSettings(BaseModel):
+    """Reconcile loops."""
+
+    resync_s: float = Field(0.5, description="Period of the full resync of every key.")
+
+
+class Settings(BaseSettings):
+    """The whole configuration tree."""
+
+    model_config = SettingsConfigDict(env_prefix="MODELYARD_", env_nested_delimiter="__")
+
+    home: Path = Field(Path("~/.modelyard"), description="State, artifacts and logs.")
+    server: ServerSettings = ServerSettings()
+    gateway: GatewaySettings = GatewaySettings()
+    store: StoreSettings = StoreSettings()
+    local: LocalBackendSettings = LocalBackendSettings()
+    controllers: ControllerSettings = ControllerSettings()
+
+    @classmethod
+    def load(cls, home: Path | None = None) -> Settings:
+        """Build settings from the environment, with ``home`` overriding MODELYARD_HOME."""
+        settings = cls()
+        if home is not None:
+            settings.home = home
+        settings.home = settings.home.expanduser().resolve()
+        if not settings.store.database_url:
+            settings.store.database_url = os.environ.get("DATABASE_URL", "")
+        return settings
+
+    @property
+    def database_url(self) -> str:
+        """The store URL: DATABASE_URL, else SQLite under home."""
+        return self.store.database_url or f"sqlite+aiosqlite:///{self.home / 'modelyard.db'}"
+
+    @property
+    def artifacts_dir(self) -> Path:
+        """Content-addressed artifact store."""
+        return self.home / "artifacts"
+
+    @property
+    def logs_dir(self) -> Path:
+        """Replica and server logs."""
+        return self.home / "logs"
+
+    @property
+    def run_dir(self) -> Path:
+        """Records of running replica processes (for adoption)."""
+        return self.home / "run"
+
+    @property
+    def admin_key_file(self) -> Path:
+        """Where the first admin key is written (mode 0600)."""
+        return self.home / "admin.key"
+
+
+def client_defaults() -> tuple[str, str | None, Path]:
+    """Return the CLI's ``(url, api key, home)`` from the environment."""
+    home = Path(os.environ.get("MODELYARD_HOME", "~/.modelyard")).expanduser()
+    url = os.environ.get("MODELYARD_URL", "http://127.0.0.1:8080")
+    return url, os.environ.get("MODELYARD_API_KEY"), home

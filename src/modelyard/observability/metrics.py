@@ -1,0 +1,37 @@
+"""Every Prometheus metric of the control plane and the gateway, declared once."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+
+RECONCILE_SECONDS = Histogram(
+    "modelyard_reconcile_seconds", "Time of one reconcile step.", ["controller"],
+    buckets=LATENCY_BUCKETS,
+)
+RECONCILE_ERRORS = Counter(
+    "modelyard_reconcile_errors_total", "Reconcile steps that failed or were deferred.",
+    ["controller"],
+)
+REPLICAS = Gauge(
+    "modelyard_replicas", "Replicas by deployment and state.", ["deployment", "state"],
+)
+ROUTE_TABLE_VERSION = Gauge(
+    "modelyard_route_table_version", "Version of the route table in use.", ["plane"],
+)
+GATEWAY_REQUESTS = Counter(
+    "modelyard_gateway_requests_total", "Inference requests by deployment and status.",
+    ["deployment", "status"],
+)
+GATEWAY_LATENCY = Histogram(
+    "modelyard_gateway_request_seconds", "Inference latency seen by the gateway.",
+    ["deployment"], buckets=LATENCY_BUCKETS,
+)
+GATEWAY_RETRIES = Counter(
+    "modelyard_gateway_retries_total", "Requests sent again to another replica.", ["deployment"],
+)
+GATEWAY_ERRORS = Counter(
+    "modelyard_gateway_errors_total", "Inference errors by deployment and code.",
+    ["deployment", "code"],
+)

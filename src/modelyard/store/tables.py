@@ -1,0 +1,120 @@
+"""SQLAlchemy table definitions; no behaviour. Migrations in ``migrations/`` create them."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKeyConstraint,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+teams = Table(
+    "teams", metadata,
+    Column("name", String(63), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+api_keys = Table(
+    "api_keys", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("prefix", String(16), nullable=False, unique=True),
+    Column("key_hash", String(64), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("team", String(63), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True)),
+    Column("revoked_at", DateTime(timezone=True)),
+    Column("last_used_at", DateTime(timezone=True)),
+)
+
+models = Table(
+    "models", metadata,
+    Column("name", String(63), primary_key=True),
+    Column("team", String(63), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(128), nullable=False),
+)
+
+model_versions = Table(
+    "model_versions", metadata,
+    Column("model", String(63), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("digest", String(80), nullable=False),
+    Column("framework", String(32), nullable=False),
+    Column("task", String(32), nullable=False),
+    Column("size_bytes", BigInteger, nullable=False),
+    Column("artifact_name", String(255), nullable=False),
+    Column("tags", Text, nullable=False, default="{}"),
+    Column("input_schema", Text),
+    Column("output_schema", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(128), nullable=False),
+    ForeignKeyConstraint(["model"], ["models.name"], ondelete="CASCADE"),
+)
+
+aliases = Table(
+    "aliases", metadata,
+    Column("model", String(63), primary_key=True),
+    Column("name", String(63), primary_key=True),
+    Column("version", Integer, nullable=False),
+    ForeignKeyConstraint(["model", "version"], ["model_versions.model", "model_versions.version"],
+                         ondelete="CASCADE"),
+)
+
+deployments = Table(
+    "deployments", metadata,
+    Column("name", String(63), primary_key=True),
+    Column("team", String(63), nullable=False),
+    Column("environment", String(16), nullable=False),
+    Column("desired_replicas", Integer, nullable=False),
+    Column("current_revision", Integer, nullable=False),
+    Column("deleting", Boolean, nullable=False, default=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("version", Integer, nullable=False, default=1),
+)
+
+revisions = Table(
+    "revisions", metadata,
+    Column("deployment", String(63), primary_key=True),
+    Column("number", Integer, primary_key=True),
+    Column("model", String(63), nullable=False),
+    Column("model_version", Integer, nullable=False),
+    Column("alias", String(63)),
+    Column("framework", String(32), nullable=False),
+    Column("digest", String(80), nullable=False),
+    Column("artifact_name", String(255), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(128), nullable=False),
+    Column("message", Text, nullable=False, default=""),
+    ForeignKeyConstraint(["deployment"], ["deployments.name"], ondelete="CASCADE"),
+)
+
+replicas = Table(
+    "replicas", metadata,
+    Column("id", String(80), primary_key=True),
+    Column("deployment", String(63), nullable=False, index=True),
+    Column("revision", Integer, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("state_since", DateTime(timezone=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("node", String(63)),
+    Column("pid", Integer),
+    Column("port", Integer),
+    Column("token", String(64)),
+    Column("restart_count", Integer, nullable=False, default=0),
+    Column("next_restart_at", DateTime(timezone=True)),
+    Column("reason", Text, nullable=False, default=""),
+    Column("version", Integer, nullable=False, default=1),
+)
