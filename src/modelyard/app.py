@@ -22,6 +22,7 @@ from modelyard.api.deps import ControlPlane
 from modelyard.api.limits import BodyLimit, send_error
 from modelyard.backends.local import LocalBackend
 from modelyard.config import Settings
+from modelyard.controllers.base import Reconciler
 from modelyard.controllers.deployments import DeploymentController
 from modelyard.controllers.manager import Manager
 from modelyard.controllers.observed import ObservedState
@@ -99,7 +100,7 @@ class Platform:
             policy=RestartPolicy(s.local.restart_base_s, s.local.restart_max_s,
                                  s.local.crash_loop_after),
             start_timeout_s=s.local.start_timeout_s)
-        reconcilers = [
+        reconcilers: list[Reconciler] = [
             DeploymentController(self.store, self.clock),
             ReplicaController(self.store, self.backend, observed, artifacts, self.clock, inputs,
                               max_body_bytes=s.gateway.max_body_bytes),
@@ -202,6 +203,7 @@ class Dispatcher:
                 return
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Dispatch one ASGI connection by path."""
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
             return

@@ -10,6 +10,7 @@ Stopping sends SIGTERM to the group and SIGKILL once the grace period has passed
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -152,10 +153,8 @@ class LocalBackend:
         return False
 
     def _signal(self, proc: _Proc, sig: signal.Signals) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
 
     async def stop(self, replica_id: str) -> None:
         """SIGTERM the process group now; SIGKILL it once the grace period has passed."""

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 import uvicorn
@@ -47,7 +49,10 @@ tls_options = [click.option("--tls-cert", default=None, help="PEM certificate (H
                click.option("--tls-key", default=None, help="PEM private key (HTTPS).")]
 
 
-def _with_tls(f):  # type: ignore[no-untyped-def]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _with_tls(f: F) -> F:
     for opt in reversed(tls_options):
         f = opt(f)
     return f

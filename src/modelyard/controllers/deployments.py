@@ -66,7 +66,7 @@ class DeploymentController:
     async def keys(self) -> Sequence[str]:
         """Every deployment."""
         async with self.store.uow() as uow:
-            return [d.name for d in await uow.deployments.list()]
+            return [d.name for d in await uow.deployments.all()]
 
     async def reconcile(self, key: str) -> Result:
         """Create or drain replicas; remove a deleted deployment once empty."""
@@ -74,7 +74,7 @@ class DeploymentController:
             dep = await uow.deployments.get(key)
             if dep is None:
                 return Result.done()
-            replicas = await uow.replicas.list(key)
+            replicas = await uow.replicas.all(key)
             if dep.deleting and not replicas:
                 await uow.deployments.delete(key)
                 logger.info("deployment removed", extra={"deployment": key})

@@ -58,7 +58,7 @@ class ReplicaController:
     async def keys(self) -> Sequence[str]:
         """Every replica, plus orphan processes (keyed ``orphan:<id>``)."""
         async with self.store.uow() as uow:
-            replicas = await uow.replicas.list()
+            replicas = await uow.replicas.all()
         known = {r.id for r in replicas}
         counts: dict[tuple[str, str], int] = {}
         for r in replicas:

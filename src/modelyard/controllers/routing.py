@@ -51,8 +51,8 @@ class RouteFeed:
 async def build_route_table(uow: UnitOfWork, version: int, clock: Clock) -> RouteTable:
     """Read deployments, Ready replicas and usable keys into a table."""
     routes: dict[str, RouteEntry] = {}
-    replicas = await uow.replicas.list()
-    for dep in await uow.deployments.list():
+    replicas = await uow.replicas.all()
+    for dep in await uow.deployments.all():
         if dep.deleting:
             continue
         revision = await uow.deployments.revision(dep.name, dep.current_revision)
@@ -67,7 +67,7 @@ async def build_route_table(uow: UnitOfWork, version: int, clock: Clock) -> Rout
     now = clock.now()
     keys = {
         k.prefix: KeyEntry(k.id, k.prefix, k.key_hash, k.name, k.team, k.role, k.expires_at)
-        for k in await uow.keys.list() if is_usable(k, now)
+        for k in await uow.keys.all() if is_usable(k, now)
     }
     return RouteTable(version, MappingProxyType(routes), MappingProxyType(keys))
 

@@ -21,10 +21,10 @@ class RedactFilter(logging.Filter):
     """Redacts keys in the message and in extra fields."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Redact and keep the record."""
         record.msg = redact(str(record.msg))
-        if record.args:
-            if isinstance(record.args, tuple):
-                record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+        if record.args and isinstance(record.args, tuple):
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
         for k, v in list(vars(record).items()):
             if k not in _STD and isinstance(v, str):
                 setattr(record, k, redact(v))
@@ -35,6 +35,7 @@ class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message and extra fields."""
 
     def format(self, record: logging.LogRecord) -> str:
+        """Render the record as one JSON line."""
         out = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
             "level": record.levelname.lower(),

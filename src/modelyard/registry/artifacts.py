@@ -163,6 +163,9 @@ def _safe_extract(archive: Path, target: Path) -> None:
                 if not (m.isfile() or m.isdir()):
                     raise ModelyardError(ErrorCode.INVALID_INPUT,
                                          f"archive member {m.name[:80]!r} is not a file or folder")
+                if m.name.startswith("/") or ".." in Path(m.name).parts:
+                    raise ModelyardError(ErrorCode.INVALID_INPUT,
+                                         f"archive member {m.name[:80]!r} escapes the folder")
             tar.extractall(target, members=members, filter="data")
     except (tarfile.TarError, OSError) as exc:
         shutil.rmtree(target, ignore_errors=True)

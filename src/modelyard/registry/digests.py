@@ -1,4 +1,4 @@
-"""Content digests of artifacts: sha256 over a file, or over a manifest of a folder.
+r"""Content digests of artifacts: sha256 over a file, or over a manifest of a folder.
 
 A file's digest is ``sha256:<hex of its bytes>``. A folder's digest is the sha256 of its
 manifest: one ``<relative posix path>\\0<sha256 hex>\\n`` line per regular file, sorted by

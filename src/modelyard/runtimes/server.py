@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from modelyard.domain.errors import ErrorCode, ModelyardError, status_of
+from modelyard.domain.errors import ErrorCode, ModelyardError
 from modelyard.registry.digests import verify_path
 from modelyard.runtimes import oip_v2
 from modelyard.runtimes.catalog import create_runtime

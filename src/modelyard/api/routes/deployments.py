@@ -35,7 +35,7 @@ async def _visible(uow: UnitOfWork, name: str, who: Principal) -> Deployment:
 
 async def _public(uow: UnitOfWork, dep: Deployment) -> DeploymentPublic:
     revision = await uow.deployments.revision(dep.name, dep.current_revision)
-    return DeploymentPublic.from_domain(dep, revision, await uow.replicas.list(dep.name))
+    return DeploymentPublic.from_domain(dep, revision, await uow.replicas.all(dep.name))
 
 
 @router.post("/deployments", status_code=201, response_model=DeploymentPublic)
@@ -66,7 +66,7 @@ async def list_deployments(cp: CP, who: Caller) -> list[DeploymentPublic]:
     """Every deployment the caller may see."""
     require(who, Action.READ)
     async with cp.store.uow() as uow:
-        return [await _public(uow, d) for d in await uow.deployments.list()
+        return [await _public(uow, d) for d in await uow.deployments.all()
                 if is_visible(who, d.team)]
 
 
@@ -112,7 +112,7 @@ async def list_replicas(name: str, cp: CP, who: Caller) -> list[ReplicaPublic]:
     require(who, Action.READ)
     async with cp.store.uow() as uow:
         await _visible(uow, name, who)
-        return [ReplicaPublic.from_domain(r) for r in await uow.replicas.list(name)]
+        return [ReplicaPublic.from_domain(r) for r in await uow.replicas.all(name)]
 
 
 @router.get("/replicas/{replica_id}/logs", response_class=PlainTextResponse)

@@ -60,7 +60,7 @@ async def list_models(cp: CP, who: Caller) -> list[ModelPublic]:
     require(who, Action.READ)
     out = []
     async with cp.store.uow() as uow:
-        for m in await uow.models.list():
+        for m in await uow.models.all():
             if is_visible(who, m.team):
                 aliases = {a.name: a.version for a in await uow.models.aliases(m.name)}
                 out.append(ModelPublic.from_domain(m, await uow.models.versions(m.name), aliases))

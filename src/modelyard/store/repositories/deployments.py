@@ -43,7 +43,7 @@ class SqlDeploymentRepository:
         row = (await self.conn.execute(q)).first()
         return _deployment(row) if row else None
 
-    async def list(self, team: str | None = None) -> list[Deployment]:
+    async def all(self, team: str | None = None) -> list[Deployment]:
         """Return deployments by name."""
         q = select(t.deployments).order_by(t.deployments.c.name)
         if team is not None:

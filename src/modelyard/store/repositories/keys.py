@@ -46,7 +46,7 @@ class SqlKeyRepository:
         row = (await self.conn.execute(q)).first()
         return _key(row) if row else None
 
-    async def list(self) -> list[ApiKey]:
+    async def all(self) -> list[ApiKey]:
         """Return every key."""
         return [_key(r) for r in await self.conn.execute(
             select(t.api_keys).order_by(t.api_keys.c.created_at))]

@@ -39,7 +39,7 @@ class SqlModelRepository:
         row = (await self.conn.execute(select(t.models).where(t.models.c.name == name))).first()
         return _model(row) if row else None
 
-    async def list(self, team: str | None = None) -> list[Model]:
+    async def all(self, team: str | None = None) -> list[Model]:
         """Return models, optionally of one team, by name."""
         q = select(t.models).order_by(t.models.c.name)
         if team is not None:

@@ -45,7 +45,7 @@ class SqlReplicaRepository:
         row = (await self.conn.execute(select(t.replicas).where(t.replicas.c.id == replica_id))).first()
         return _replica(row) if row else None
 
-    async def list(self, deployment: str | None = None) -> list[Replica]:
+    async def all(self, deployment: str | None = None) -> list[Replica]:
         """Return replicas (of one deployment) by creation time."""
         q = select(t.replicas).order_by(t.replicas.c.created_at, t.replicas.c.id)
         if deployment is not None:
