@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -122,7 +123,5 @@ def wait_for(predicate: Any, timeout_s: float = 30.0, interval_s: float = 0.1) -
 def cleanup_replicas(home: Path) -> None:
     """Kill any replica left from ``home`` (a test's safety net, after its assertions)."""
     for pid in replica_pids(home):
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
