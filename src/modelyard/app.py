@@ -34,7 +34,7 @@ from modelyard.domain.errors import ErrorCode, ModelyardError
 from modelyard.domain.replicas import RestartPolicy
 from modelyard.domain.tenancy import DEFAULT_TEAM, ApiKey, Role, generate_key
 from modelyard.gateway.app import Gateway, build_gateway_app
-from modelyard.gateway.route_watch import HttpRouteWatcher, RouteSource
+from modelyard.gateway.route_watch import HttpRouteWatcher, RouteSource, tls_verify
 from modelyard.observability.endpoints import ops_routes
 from modelyard.registry.artifacts import LocalArtifactStore, UploadArea
 from modelyard.registry.service import RegistryService
@@ -81,7 +81,8 @@ class Platform:
                 self.watcher = HttpRouteWatcher(
                     settings.gateway.server_url, api_key,
                     poll_timeout_s=settings.server.route_watch_timeout_s,
-                    error_backoff_s=settings.gateway.route_poll_error_backoff_s)
+                    error_backoff_s=settings.gateway.route_poll_error_backoff_s,
+                    verify=tls_verify(settings.gateway.ca_file or None))
                 source = self.watcher
             self.gateway = Gateway(source, settings.gateway, self.clock)
 

@@ -35,6 +35,8 @@ class GatewaySettings(BaseModel):
     max_connect_retries: int = Field(2, description="Other replicas tried after a connect failure.")
     retry_after_s: int = Field(1, description="Retry-After sent with 503 no_ready_replica.")
     route_poll_error_backoff_s: float = Field(1.0, description="Wait after a failed route poll.")
+    ca_file: str = Field("", description="CA bundle that verifies an HTTPS server_url; "
+                                          "empty = the system's trust store.")
 
 
 class StoreSettings(BaseModel):

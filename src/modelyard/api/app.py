@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from modelyard import __version__
+from modelyard.api.audit_trail import record_refusal
 from modelyard.api.deps import ControlPlane
-from modelyard.api.routes import deployments, models, system
+from modelyard.api.openapi import install_openapi
+from modelyard.api.policy import authorize
+from modelyard.api.routes import audit, deployments, keys, models, system, teams
 from modelyard.domain.errors import ErrorCode, ModelyardError, error_body, error_headers
 
 logger = logging.getLogger(__name__)
@@ -24,6 +27,7 @@ def _render(err: ModelyardError) -> JSONResponse:
 
 async def _on_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ModelyardError)
+    await record_refusal(request, exc)  # 401 and 403 only
     return _render(exc)
 
 
@@ -54,8 +58,10 @@ def build_api_app(cp: ControlPlane) -> FastAPI:
                   openapi_url=f"{PREFIX}/openapi.json", docs_url=f"{PREFIX}/docs",
                   redoc_url=None)
     app.state.cp = cp
-    for module in (models, deployments, system):
-        app.include_router(module.router, prefix=PREFIX)
+    # every route passes the policy table (api/policy.py) before its handler runs
+    for module in (models, deployments, system, teams, keys, audit):
+        app.include_router(module.router, prefix=PREFIX, dependencies=[Depends(authorize)])
+    install_openapi(app)
     app.add_exception_handler(ModelyardError, _on_error)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http)

@@ -1,9 +1,12 @@
 """Pure RBAC: ``can(principal, action, team, environment)`` → Allowed | Denied(reason).
 
-Roles: admin (everything), team-admin (everything in their team), developer (read,
-register, deploy to dev and staging, invoke), viewer (read), invoker (invoke only).
-Production changes need team-admin or above. Objects of other teams are invisible:
-callers must treat a denial on visibility as "not found".
+Roles: admin (everything), team-admin (everything in their team: models, deployments
+including production, users, keys, the team's audit events), developer (read, register,
+deploy to dev and staging), viewer (read), invoker (no control-plane rights; the gateway
+lets it call its named deployments). Production changes need team-admin or above.
+The control plane also needs the key's ``management`` scope (``whoami`` excepted).
+Objects of other teams are invisible: callers must treat a denial on visibility as
+"not found".
 """
 
 from __future__ import annotations
@@ -13,15 +16,18 @@ from enum import StrEnum
 
 from modelyard.domain.deployments import Environment
 from modelyard.domain.errors import ErrorCode, ModelyardError
-from modelyard.domain.tenancy import Principal, Role
+from modelyard.domain.tenancy import Principal, Role, Scope
 
 
 class Action(StrEnum):
     """What a caller wants to do."""
 
+    ANY = "any"
     READ = "read"
     WRITE_MODEL = "write_model"
     DEPLOY = "deploy"
+    MANAGE_TEAM = "manage_team"
+    READ_AUDIT = "read_audit"
     ADMIN = "admin"
 
 
@@ -37,12 +43,13 @@ class Denied:
     reason: str
 
 
-_ROLE_ACTIONS = {
+_TEAM_WORK = frozenset({Action.ANY, Action.READ, Action.WRITE_MODEL, Action.DEPLOY})
+ROLE_ACTIONS = {
     Role.ADMIN: frozenset(Action),
-    Role.TEAM_ADMIN: frozenset({Action.READ, Action.WRITE_MODEL, Action.DEPLOY}),
-    Role.DEVELOPER: frozenset({Action.READ, Action.WRITE_MODEL, Action.DEPLOY}),
-    Role.VIEWER: frozenset({Action.READ}),
-    Role.INVOKER: frozenset(),
+    Role.TEAM_ADMIN: _TEAM_WORK | {Action.MANAGE_TEAM, Action.READ_AUDIT},
+    Role.DEVELOPER: _TEAM_WORK,
+    Role.VIEWER: frozenset({Action.ANY, Action.READ}),
+    Role.INVOKER: frozenset({Action.ANY}),
 }
 
 
@@ -54,7 +61,9 @@ def is_visible(principal: Principal, team: str) -> bool:
 def can(principal: Principal, action: Action, team: str | None = None,
         environment: Environment | None = None) -> Allowed | Denied:
     """Decide whether ``principal`` may do ``action`` on an object of ``team``."""
-    if action not in _ROLE_ACTIONS[principal.role]:
+    if action != Action.ANY and Scope.MANAGEMENT not in principal.scopes:
+        return Denied("the API key has no management scope")
+    if action not in ROLE_ACTIONS[principal.role]:
         return Denied(f"role {principal.role} may not {action}")
     if team is not None and not is_visible(principal, team):
         return Denied("object belongs to another team")

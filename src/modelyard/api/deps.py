@@ -1,8 +1,14 @@
-"""Request-scoped dependencies: the control-plane context and the calling principal."""
+"""Request-scoped dependencies: the control-plane context and the calling principal.
+
+Authentication leaves what it learned on ``request.state`` (``principal``, or
+``auth_actor``/``auth_team``/``auth_reason`` on failure) for the audit trail; the
+response never says more than "invalid, expired or revoked".
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -11,7 +17,7 @@ from modelyard.backends.base import Backend
 from modelyard.controllers.routing import RouteFeed
 from modelyard.domain.clock import Clock
 from modelyard.domain.errors import ErrorCode, ModelyardError
-from modelyard.domain.tenancy import Principal, is_usable, matches, prefix_of
+from modelyard.domain.tenancy import Principal, key_state, matches, prefix_of
 from modelyard.gateway.auth import bearer_token
 from modelyard.registry.artifacts import ArtifactStore, UploadArea
 from modelyard.registry.service import RegistryService
@@ -45,18 +51,42 @@ def get_cp(request: Request) -> ControlPlane:
     return cp
 
 
+#: ``last_used_at`` is written at most this often per key (a write per request is waste).
+TOUCH_EVERY = timedelta(seconds=30)
+
+
+def _refuse(request: Request, actor: str, team: str, reason: str) -> ModelyardError:
+    request.state.auth_actor, request.state.auth_team = actor, team
+    request.state.auth_reason = reason
+    message = "missing bearer API key" if reason == "missing" else \
+        "invalid, expired or revoked API key"
+    return ModelyardError(ErrorCode.UNAUTHENTICATED, message)
+
+
 async def get_principal(request: Request) -> Principal:
     """Authenticate ``Authorization: Bearer`` against the store (401 on failure)."""
     cp = get_cp(request)
     token = bearer_token(request.headers.get("authorization"))
     if token is None:
-        raise ModelyardError(ErrorCode.UNAUTHENTICATED, "missing bearer API key")
+        raise _refuse(request, "anonymous", "", "missing")
     prefix = prefix_of(token)
+    if prefix is None:
+        raise _refuse(request, "anonymous", "", "malformed key")
+    now = cp.clock.now()
     async with cp.store.uow() as uow:
-        key = await uow.keys.by_prefix(prefix) if prefix else None
-        if key is None or not matches(token, key.key_hash) or not is_usable(key, cp.clock.now()):
-            raise ModelyardError(ErrorCode.UNAUTHENTICATED, "invalid, expired or revoked API key")
-    return Principal(key.id, key.name, key.team, key.role)
+        key = await uow.keys.by_prefix(prefix)
+        if key is None:
+            raise _refuse(request, f"key:{prefix}", "", "unknown key")
+        if not matches(token, key.key_hash):
+            raise _refuse(request, key.name, key.team, "wrong secret")
+        state = key_state(key, now)
+        if state != "active":
+            raise _refuse(request, key.name, key.team, state)
+        if key.last_used_at is None or now - key.last_used_at >= TOUCH_EVERY:
+            await uow.keys.touch(key.id, now)
+    principal = Principal.from_key(key)
+    request.state.principal = principal
+    return principal
 
 
 CP = Annotated[ControlPlane, Depends(get_cp)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import ssl
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -17,10 +18,13 @@ class Client:
 
     def __init__(self, url: str, api_key: str | None, *, timeout_s: float = 60.0,
                  verify: bool | str = True) -> None:
+        # a CA bundle path becomes an SSL context (httpx deprecated string paths)
+        tls: ssl.SSLContext | bool = (ssl.create_default_context(cafile=verify)
+                                      if isinstance(verify, str) else verify)
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.url = url.rstrip("/")
         self.http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout_s,
-                                 verify=verify, trust_env=False)
+                                 verify=tls, trust_env=False)
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -30,8 +34,11 @@ class Client:
         try:
             resp = self.http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
+            detail = type(exc).__name__
+            if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+                detail += ": the server's certificate is not trusted (pass --ca-file)"
             raise ModelyardError(ErrorCode.UPSTREAM_ERROR,
-                                 f"cannot reach {self.url}: {type(exc).__name__}") from None
+                                 f"cannot reach {self.url}: {detail}") from None
         if resp.status_code >= 400:
             try:
                 err = resp.json()["error"]
@@ -132,4 +139,54 @@ class Client:
     def whoami(self) -> dict[str, Any]:
         """The caller's identity."""
         result: dict[str, Any] = self._call("GET", "/api/v1/whoami")
+        return result
+
+    # tenancy and audit
+
+    def _get_list(self, path: str, **params: Any) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._call(
+            "GET", path, params={k: v for k, v in params.items() if v is not None})
+        return result
+
+    def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = self._call(
+            "POST", path, json={k: v for k, v in body.items() if v is not None})
+        return result
+
+    def create_team(self, name: str) -> dict[str, Any]:
+        """Create a team."""
+        return self._post("/api/v1/teams", {"name": name})
+
+    def teams(self) -> list[dict[str, Any]]:
+        """List teams."""
+        return self._get_list("/api/v1/teams")
+
+    def create_user(self, name: str, team: str | None, role: str) -> dict[str, Any]:
+        """Add a user to a team."""
+        return self._post("/api/v1/users", {"name": name, "team": team, "role": role})
+
+    def users(self, team: str | None = None) -> list[dict[str, Any]]:
+        """List users."""
+        return self._get_list("/api/v1/users", team=team)
+
+    def create_key(self, **body: Any) -> dict[str, Any]:
+        """Create an API key; the answer's ``key`` is the only copy."""
+        return self._post("/api/v1/keys", body)
+
+    def keys(self) -> list[dict[str, Any]]:
+        """List keys (never the keys themselves)."""
+        return self._get_list("/api/v1/keys")
+
+    def revoke_key(self, key_id: str) -> dict[str, Any]:
+        """Revoke a key."""
+        result: dict[str, Any] = self._call("DELETE", f"/api/v1/keys/{key_id}")
+        return result
+
+    def audit(self, **filters: Any) -> list[dict[str, Any]]:
+        """List audit events (oldest first)."""
+        return self._get_list("/api/v1/audit", **filters)
+
+    def verify_audit(self) -> dict[str, Any]:
+        """Walk the audit chain."""
+        result: dict[str, Any] = self._call("GET", "/api/v1/audit/verify")
         return result

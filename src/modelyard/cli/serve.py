@@ -18,6 +18,8 @@ from modelyard.observability.logging import configure_logging
 
 def _serve(platform: Platform, host: str, port: int, *, tls_cert: str | None = None,
            tls_key: str | None = None, on_started: threading.Thread | None = None) -> None:
+    if bool(tls_cert) != bool(tls_key):
+        raise click.UsageError("HTTPS needs both --tls-cert and --tls-key")
     config = uvicorn.Config(platform.asgi(), host=host, port=port, log_config=None,
                             access_log=False, lifespan="on", ssl_certfile=tls_cert,
                             ssl_keyfile=tls_key, timeout_graceful_shutdown=10)
@@ -124,13 +126,20 @@ def server(home: Path | None, host: str, port: int, log_format: str, tls_cert: s
 @host_option
 @click.option("--port", type=int, default=8081, show_default=True)
 @click.option("--log-format", type=click.Choice(["json", "text"]), default="json")
+@click.option("--ca-file", "gw_ca_file", default=None,
+              help="CA bundle that verifies an HTTPS --server (default: the global --ca-file).")
 @_with_tls
-def gateway(server_url: str, api_key: str | None, home: Path | None, host: str, port: int,
-            log_format: str, tls_cert: str | None, tls_key: str | None) -> None:
+@click.pass_context
+def gateway(ctx: click.Context, server_url: str, api_key: str | None, home: Path | None,
+            host: str, port: int, log_format: str, gw_ca_file: str | None,
+            tls_cert: str | None, tls_key: str | None) -> None:
     """Run a gateway alone; it follows the control plane's route table."""
     configure_logging(json_lines=log_format == "json")
     settings = _settings(home, host, port)
     settings.gateway.server_url = server_url
+    ca_file = gw_ca_file or getattr(ctx.obj, "ca_file", None)
+    if ca_file:
+        settings.gateway.ca_file = ca_file
     if api_key is None:
         try:
             api_key = settings.admin_key_file.read_text().strip()

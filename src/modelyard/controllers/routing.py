@@ -66,7 +66,8 @@ async def build_route_table(uow: UnitOfWork, version: int, clock: Clock) -> Rout
                                       revision.spec.model, revision.spec.framework, endpoints)
     now = clock.now()
     keys = {
-        k.prefix: KeyEntry(k.id, k.prefix, k.key_hash, k.name, k.team, k.role, k.expires_at)
+        k.prefix: KeyEntry(k.id, k.prefix, k.key_hash, k.name, k.team, k.role, k.expires_at,
+                           k.scopes, k.deployments)
         for k in await uow.keys.all() if is_usable(k, now)
     }
     return RouteTable(version, MappingProxyType(routes), MappingProxyType(keys))

@@ -31,6 +31,9 @@ class ErrorCode(StrEnum):
     DEPLOYMENT_NOT_FOUND = "deployment_not_found"
     REPLICA_NOT_FOUND = "replica_not_found"
     UPLOAD_NOT_FOUND = "upload_not_found"
+    TEAM_NOT_FOUND = "team_not_found"
+    USER_NOT_FOUND = "user_not_found"
+    KEY_NOT_FOUND = "key_not_found"
     ALREADY_EXISTS = "already_exists"
     VERSION_IN_USE = "version_in_use"
     CONFLICT = "conflict"
@@ -66,6 +69,9 @@ ERROR_STATUS: Mapping[ErrorCode, tuple[int, str]] = MappingProxyType(
         ErrorCode.DEPLOYMENT_NOT_FOUND: (404, "No such deployment."),
         ErrorCode.REPLICA_NOT_FOUND: (404, "No such replica."),
         ErrorCode.UPLOAD_NOT_FOUND: (404, "No such upload."),
+        ErrorCode.TEAM_NOT_FOUND: (404, "No such team."),
+        ErrorCode.USER_NOT_FOUND: (404, "No such user in the team."),
+        ErrorCode.KEY_NOT_FOUND: (404, "No such API key."),
         ErrorCode.ALREADY_EXISTS: (409, "It already exists."),
         ErrorCode.VERSION_IN_USE: (409, "The model version is used by a deployment."),
         ErrorCode.CONFLICT: (409, "The object changed meanwhile; retry."),

@@ -13,7 +13,14 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
-from modelyard.domain.tenancy import Role
+from modelyard.domain.tenancy import (
+    ALL_SCOPES,
+    Principal,
+    Role,
+    Scope,
+    format_scopes,
+    parse_scopes,
+)
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,13 @@ class KeyEntry:
     team: str
     role: Role
     expires_at: datetime | None
+    scopes: frozenset[Scope] = ALL_SCOPES
+    deployments: tuple[str, ...] = ()
+
+    def principal(self) -> Principal:
+        """The principal this key acts as."""
+        return Principal(self.key_id, self.name, self.team, self.role, self.scopes,
+                         self.deployments)
 
 
 @dataclass(frozen=True)
@@ -82,6 +96,7 @@ class RouteTable:
                     "key_id": k.key_id, "prefix": k.prefix, "key_hash": k.key_hash,
                     "name": k.name, "team": k.team, "role": str(k.role),
                     "expires_at": k.expires_at.isoformat() if k.expires_at else None,
+                    "scopes": format_scopes(k.scopes), "deployments": list(k.deployments),
                 }
                 for k in self.keys.values()
             ],
@@ -104,6 +119,8 @@ class RouteTable:
                 key_id=k["key_id"], prefix=k["prefix"], key_hash=k["key_hash"], name=k["name"],
                 team=k["team"], role=Role(k["role"]),
                 expires_at=datetime.fromisoformat(k["expires_at"]) if k["expires_at"] else None,
+                scopes=parse_scopes(k.get("scopes", format_scopes(ALL_SCOPES))),
+                deployments=tuple(k.get("deployments", ())),
             )
             for k in data["keys"]
         }

@@ -30,4 +30,4 @@ def authenticate(header: str | None, table: RouteTable, now: datetime) -> Princi
         raise ModelyardError(ErrorCode.UNAUTHENTICATED, "invalid API key")
     if entry.expires_at is not None and entry.expires_at <= now:
         raise ModelyardError(ErrorCode.UNAUTHENTICATED, "the API key has expired")
-    return Principal(entry.key_id, entry.name, entry.team, entry.role)
+    return entry.principal()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 from typing import Protocol
 
 import httpx
@@ -17,6 +18,11 @@ from modelyard.domain.routes import RouteTable
 from modelyard.observability.metrics import ROUTE_TABLE_VERSION
 
 logger = logging.getLogger(__name__)
+
+
+def tls_verify(ca_file: str | None) -> ssl.SSLContext | bool:
+    """Certificate verification for httpx: the CA bundle ``ca_file``, else the system's."""
+    return ssl.create_default_context(cafile=ca_file) if ca_file else True
 
 
 class RouteSource(Protocol):
@@ -31,7 +37,7 @@ class HttpRouteWatcher:
     """Follows ``GET {server}/api/v1/routes?after=V`` (a long poll)."""
 
     def __init__(self, server_url: str, api_key: str, *, poll_timeout_s: float = 30.0,
-                 error_backoff_s: float = 1.0, verify: bool | str = True) -> None:
+                 error_backoff_s: float = 1.0, verify: ssl.SSLContext | bool = True) -> None:
         self.server_url = server_url.rstrip("/")
         self.poll_timeout_s = poll_timeout_s
         self.error_backoff_s = error_backoff_s

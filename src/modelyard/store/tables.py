@@ -35,6 +35,11 @@ api_keys = Table(
     Column("expires_at", DateTime(timezone=True)),
     Column("revoked_at", DateTime(timezone=True)),
     Column("last_used_at", DateTime(timezone=True)),
+    # 0002_tenancy
+    Column("scopes", String(64), nullable=False, server_default="inference,management"),
+    Column("deployments", Text, nullable=False, server_default=""),
+    Column("user_name", String(63)),
+    Column("created_by", String(128), nullable=False, server_default=""),
 )
 
 models = Table(
@@ -117,4 +122,42 @@ replicas = Table(
     Column("next_restart_at", DateTime(timezone=True)),
     Column("reason", Text, nullable=False, default=""),
     Column("version", Integer, nullable=False, default=1),
+)
+
+
+# 0002_tenancy: users (team memberships) and the hash-chained audit log.
+users = Table(
+    "users", metadata,
+    Column("name", String(63), primary_key=True),
+    Column("team", String(63), primary_key=True),
+    Column("role", String(32), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    ForeignKeyConstraint(["team"], ["teams.name"], ondelete="CASCADE"),
+)
+
+audit_events = Table(
+    "audit_events", metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("time", DateTime(timezone=True), nullable=False, index=True),
+    Column("actor", String(128), nullable=False, index=True),
+    Column("team", String(63), nullable=False, index=True),
+    Column("action", String(64), nullable=False, index=True),
+    Column("target", String(255), nullable=False, index=True),
+    Column("outcome", String(16), nullable=False),
+    Column("before_digest", String(80)),
+    Column("after_digest", String(80)),
+    Column("request_id", String(64), nullable=False),
+    Column("source", String(64), nullable=False),
+    Column("details", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+# One row (id 1): the last sequence number and hash. Appends lock it first, which
+# serializes them on both SQLite and PostgreSQL, and it exposes a cut-off tail.
+audit_head = Table(
+    "audit_head", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
 )

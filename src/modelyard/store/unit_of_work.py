@@ -13,10 +13,12 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from modelyard.store.repositories.audit import SqlAuditRepository
 from modelyard.store.repositories.deployments import SqlDeploymentRepository
 from modelyard.store.repositories.keys import SqlKeyRepository
 from modelyard.store.repositories.models import SqlModelRepository
 from modelyard.store.repositories.replicas import SqlReplicaRepository
+from modelyard.store.repositories.teams import SqlTeamRepository
 from modelyard.store.schema import migrate
 
 
@@ -29,6 +31,8 @@ class UnitOfWork:
         self.deployments = SqlDeploymentRepository(conn)
         self.replicas = SqlReplicaRepository(conn)
         self.keys = SqlKeyRepository(conn)
+        self.teams = SqlTeamRepository(conn)
+        self.audit = SqlAuditRepository(conn)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse
 
+from modelyard.api.audit_trail import Audit
 from modelyard.api.authz import Action, is_visible, require
 from modelyard.api.deps import CP, Caller
 from modelyard.api.schemas.deployments import (
@@ -38,8 +39,14 @@ async def _public(uow: UnitOfWork, dep: Deployment) -> DeploymentPublic:
     return DeploymentPublic.from_domain(dep, revision, await uow.replicas.all(dep.name))
 
 
+def _state(d: DeploymentPublic) -> dict[str, object]:
+    """What an audit digest covers: the desired state, not the moving replica states."""
+    return d.model_dump(mode="json", exclude={"replicas", "ready_replicas", "status"})
+
+
 @router.post("/deployments", status_code=201, response_model=DeploymentPublic)
-async def create_deployment(body: DeploymentCreate, cp: CP, who: Caller) -> DeploymentPublic:
+async def create_deployment(body: DeploymentCreate, cp: CP, who: Caller,
+                            audit: Audit) -> DeploymentPublic:
     """Deploy a model version; the artifact is verified before anything starts."""
     check_name(body.name, "deployment name")
     require(who, Action.DEPLOY, who.team, body.environment)
@@ -57,6 +64,7 @@ async def create_deployment(body: DeploymentCreate, cp: CP, who: Caller) -> Depl
         dep = Deployment(body.name, model.team, body.environment, body.replicas, 1, now, now)
         await uow.deployments.add(dep, Revision(body.name, 1, spec, now, who.name, body.message))
         result = await _public(uow, dep)
+        await audit.record(uow, f"deployment/{dep.name}", dep.team, after=_state(result))
     cp.changed()
     return result
 
@@ -79,29 +87,36 @@ async def get_deployment(name: str, cp: CP, who: Caller) -> DeploymentPublic:
 
 
 @router.post("/deployments/{name}/scale", response_model=DeploymentPublic)
-async def scale_deployment(name: str, body: ScaleUpdate, cp: CP, who: Caller) -> DeploymentPublic:
+async def scale_deployment(name: str, body: ScaleUpdate, cp: CP, who: Caller,
+                           audit: Audit) -> DeploymentPublic:
     """Change the desired replica count."""
     async with cp.store.uow() as uow:
         dep = await _visible(uow, name, who)
         require(who, Action.DEPLOY, dep.team, dep.environment)
         if dep.deleting:
             raise ModelyardError(ErrorCode.CONFLICT, f"deployment {name!r} is being deleted")
+        before = _state(await _public(uow, dep))
         dep = await uow.deployments.save(replace(dep, desired_replicas=body.replicas),
                                          cp.clock.now())
         result = await _public(uow, dep)
+        await audit.record(uow, f"deployment/{dep.name}", dep.team, before=before,
+                           after=_state(result))
     cp.changed()
     return result
 
 
 @router.delete("/deployments/{name}", status_code=202, response_model=DeploymentPublic)
-async def delete_deployment(name: str, cp: CP, who: Caller) -> DeploymentPublic:
+async def delete_deployment(name: str, cp: CP, who: Caller, audit: Audit) -> DeploymentPublic:
     """Stop every replica and remove the deployment (asynchronously)."""
     async with cp.store.uow() as uow:
         dep = await _visible(uow, name, who)
         require(who, Action.DEPLOY, dep.team, dep.environment)
+        before = _state(await _public(uow, dep))
         if not dep.deleting:
             dep = await uow.deployments.save(replace(dep, deleting=True), cp.clock.now())
         result = await _public(uow, dep)
+        await audit.record(uow, f"deployment/{dep.name}", dep.team, before=before,
+                           after=_state(result))
     cp.changed()
     return result
 

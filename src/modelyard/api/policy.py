@@ -1,0 +1,84 @@
+"""The route policy: every REST route's required action and audit name, in one table.
+
+``authorize`` runs before every handler (the app adds it to every router). A route with
+no rule is refused, so a new endpoint stays closed until it is added here; a test checks
+that every route of the app has a rule. Handlers add the object-level checks the table
+cannot know (team visibility, production).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from fastapi import Request
+
+from modelyard.api.authz import Action, require
+from modelyard.api.deps import Caller
+from modelyard.domain.errors import ErrorCode, ModelyardError
+
+logger = logging.getLogger(__name__)
+PREFIX = "/api/v1"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What a route needs, and the name its audit events carry."""
+
+    action: Action
+    name: str
+
+
+R = Rule
+RULES: Mapping[tuple[str, str], Rule] = MappingProxyType({
+    ("POST", "/uploads"): R(Action.WRITE_MODEL, "upload.create"),
+    ("POST", "/models/{name}/versions"): R(Action.WRITE_MODEL, "model.version.create"),
+    ("GET", "/models"): R(Action.READ, "model.list"),
+    ("GET", "/models/{name}"): R(Action.READ, "model.get"),
+    ("GET", "/models/{name}/versions/{version}"): R(Action.READ, "model.version.get"),
+    ("DELETE", "/models/{name}/versions/{version}"): R(Action.WRITE_MODEL, "model.version.delete"),
+    ("DELETE", "/models/{name}"): R(Action.WRITE_MODEL, "model.delete"),
+    ("PUT", "/models/{name}/aliases/{alias}"): R(Action.WRITE_MODEL, "model.alias.set"),
+    ("DELETE", "/models/{name}/aliases/{alias}"): R(Action.WRITE_MODEL, "model.alias.delete"),
+    ("POST", "/deployments"): R(Action.DEPLOY, "deployment.create"),
+    ("GET", "/deployments"): R(Action.READ, "deployment.list"),
+    ("GET", "/deployments/{name}"): R(Action.READ, "deployment.get"),
+    ("POST", "/deployments/{name}/scale"): R(Action.DEPLOY, "deployment.scale"),
+    ("DELETE", "/deployments/{name}"): R(Action.DEPLOY, "deployment.delete"),
+    ("GET", "/deployments/{name}/replicas"): R(Action.READ, "replica.list"),
+    ("GET", "/replicas/{replica_id}/logs"): R(Action.READ, "replica.logs"),
+    ("GET", "/routes"): R(Action.ADMIN, "routes.watch"),
+    ("GET", "/whoami"): R(Action.ANY, "whoami"),
+    ("POST", "/teams"): R(Action.ADMIN, "team.create"),
+    ("GET", "/teams"): R(Action.READ, "team.list"),
+    ("POST", "/users"): R(Action.MANAGE_TEAM, "user.create"),
+    ("GET", "/users"): R(Action.READ, "user.list"),
+    ("POST", "/keys"): R(Action.MANAGE_TEAM, "key.create"),
+    ("GET", "/keys"): R(Action.MANAGE_TEAM, "key.list"),
+    ("DELETE", "/keys/{key_id}"): R(Action.MANAGE_TEAM, "key.revoke"),
+    ("GET", "/audit"): R(Action.READ_AUDIT, "audit.list"),
+    ("GET", "/audit/verify"): R(Action.ADMIN, "audit.verify"),
+})
+
+
+def rule_of(request: Request) -> Rule | None:
+    """The rule of the route this request matched, or None.
+
+    The matched route's path is its template within the router (``/models/{name}``);
+    with an older FastAPI it carries the ``/api/v1`` prefix, which is dropped.
+    """
+    path = str(getattr(request.scope.get("route"), "path", ""))
+    if path.startswith(PREFIX):
+        path = path[len(PREFIX):]
+    return RULES.get((request.method, path))
+
+
+async def authorize(request: Request, who: Caller) -> None:
+    """Refuse the request unless the caller's role and scopes allow the route's action."""
+    rule = rule_of(request)
+    if rule is None:
+        logger.error("route has no policy rule; refused", extra={"path": request.url.path})
+        raise ModelyardError(ErrorCode.FORBIDDEN, "this endpoint has no access rule")
+    require(who, rule.action)
