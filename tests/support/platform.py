@@ -6,6 +6,7 @@ import contextlib
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -45,13 +46,20 @@ class PlatformProcess:
     """One modelyard process on 127.0.0.1 with its own home."""
 
     def __init__(self, home: Path, command: str = "up", *, env: dict[str, str] | None = None,
-                 extra: list[str] | None = None, port: int | None = None) -> None:
+                 extra: list[str] | None = None, port: int | None = None,
+                 tls: tuple[Path, Path, Path] | None = None) -> None:
+        """``tls`` = (certificate, private key, CA bundle): serve HTTPS and trust that CA."""
         self.home = home
         self.command = command
         self.port = port or free_port()
         self.env = {**os.environ, **(env or {})}
         self.extra = extra or []
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.tls = tls
+        if tls is not None:
+            self.extra += ["--tls-cert", str(tls[0]), "--tls-key", str(tls[1])]
+        self.verify: ssl.SSLContext | bool = (
+            ssl.create_default_context(cafile=str(tls[2])) if tls else True)
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = home / f"{command}-{self.port}.log"
         self._client: Client | None = None
@@ -68,7 +76,8 @@ class PlatformProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"{self.command} exited: {self.log.read_text()[-3000:]}")
             try:
-                if httpx.get(f"{self.url}/readyz", timeout=1, trust_env=False).status_code == 200:
+                if httpx.get(f"{self.url}/readyz", timeout=1, trust_env=False,
+                             verify=self.verify).status_code == 200:
                     return self
             except httpx.HTTPError:
                 pass
@@ -99,12 +108,13 @@ class PlatformProcess:
     def client(self) -> Client:
         """A REST client as admin (one per process, closed by ``stop``)."""
         if self._client is None:
-            self._client = Client(self.url, self.key)
+            self._client = Client(self.url, self.key,
+                                  verify=str(self.tls[2]) if self.tls else True)
         return self._client
 
     def http(self, key: str | None = None) -> httpx.Client:
         """A raw HTTP client with the admin key (or ``key``)."""
-        return httpx.Client(base_url=self.url, trust_env=False, timeout=30,
+        return httpx.Client(base_url=self.url, trust_env=False, timeout=30, verify=self.verify,
                             headers={"Authorization": f"Bearer {key or self.key}"})
 
 
