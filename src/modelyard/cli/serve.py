@@ -5,19 +5,22 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-import uvicorn
 
-from modelyard.app import Platform, Roles
 from modelyard.cli.demo import run_demo
 from modelyard.config import Settings
 from modelyard.observability.logging import configure_logging
 
+if TYPE_CHECKING:  # the platform is imported when a plane starts: client commands stay fast
+    from modelyard.app import Platform
+
 
 def _serve(platform: Platform, host: str, port: int, *, tls_cert: str | None = None,
            tls_key: str | None = None, on_started: threading.Thread | None = None) -> None:
+    import uvicorn
+
     if bool(tls_cert) != bool(tls_key):
         raise click.UsageError("HTTPS needs both --tls-cert and --tls-key")
     config = uvicorn.Config(platform.asgi(), host=host, port=port, log_config=None,
@@ -72,6 +75,8 @@ def _with_tls(f: F) -> F:
 def up(home: Path | None, host: str, port: int, demo: bool, stop_replicas_on_exit: bool,
        log_format: str, tls_cert: str | None, tls_key: str | None) -> None:
     """Run control plane and gateway in one process (SQLite and local processes)."""
+    from modelyard.app import Platform, Roles
+
     configure_logging(json_lines=log_format == "json")
     settings = _settings(home, host, port)
     platform = Platform(settings, Roles(server=True, gateway=True),
@@ -104,6 +109,8 @@ def up(home: Path | None, host: str, port: int, demo: bool, stop_replicas_on_exi
 def server(home: Path | None, host: str, port: int, log_format: str, tls_cert: str | None,
            tls_key: str | None) -> None:
     """Run the control plane alone (REST API, controllers, route watch)."""
+    from modelyard.app import Platform, Roles
+
     configure_logging(json_lines=log_format == "json")
     platform = Platform(_settings(home, host, port), Roles(server=True, gateway=False))
 
@@ -134,6 +141,8 @@ def gateway(ctx: click.Context, server_url: str, api_key: str | None, home: Path
             host: str, port: int, log_format: str, gw_ca_file: str | None,
             tls_cert: str | None, tls_key: str | None) -> None:
     """Run a gateway alone; it follows the control plane's route table."""
+    from modelyard.app import Platform, Roles
+
     configure_logging(json_lines=log_format == "json")
     settings = _settings(home, host, port)
     settings.gateway.server_url = server_url
