@@ -25,6 +25,7 @@ from modelyard.domain.errors import ErrorCode, ModelyardError, error_body, error
 from modelyard.domain.routes import RouteEntry
 from modelyard.domain.tenancy import Principal
 from modelyard.gateway.auth import authenticate
+from modelyard.gateway.openapi import gateway_openapi
 from modelyard.gateway.protocols import openai
 from modelyard.gateway.proxy import Proxy
 from modelyard.gateway.resolve import resolve, visible_routes
@@ -145,12 +146,17 @@ async def _live(request: Request) -> Response:
     return _json({"status": "ok"})
 
 
+async def _openapi(request: Request) -> Response:
+    return _json(gateway_openapi())
+
+
 def gateway_routes(gw: Gateway) -> list[Route]:
     """The gateway's routes, to mount in an app."""
     oa = openai.error_body
     return [
         Route("/v2/health/live", _live),
         Route("/v2/health/ready", _live),
+        Route("/openapi.json", _openapi),
         Route("/v2/models/{name}", guarded(gw.by_path)),
         Route("/v2/models/{name}/ready", guarded(gw.by_path)),
         Route("/v2/models/{name}/infer", guarded(gw.by_path), methods=["POST"]),
