@@ -24,6 +24,7 @@ from schemathesis.specs.openapi.checks import (
 )
 from sklearn.linear_model import LogisticRegression
 
+from tests.support.databases import fresh_postgres
 from tests.support.platform import PlatformProcess, cleanup_replicas, wait_for
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
@@ -90,3 +91,30 @@ def test_control_plane_api(fuzzed: PlatformProcess) -> None:
 def test_gateway(fuzzed: PlatformProcess) -> None:
     failures = fuzz(_schema(fuzzed, "/openapi.json"))
     assert not failures, "\n\n".join(failures)
+
+
+@pytest.mark.postgres
+def test_nul_characters_are_refused_before_postgresql(tmp_path: Path) -> None:
+    """PostgreSQL cannot store NUL; the API refuses it with 400 instead of failing with 500."""
+    with fresh_postgres() as url:
+        p = PlatformProcess(tmp_path / "home", "server", env={"DATABASE_URL": url}).start()
+        try:
+            with p.http() as http:
+                for method, path, body in [
+                    ("GET", "/api/v1/models/a%00b", None),
+                    ("GET", "/api/v1/deployments/x%00", None),
+                    ("DELETE", "/api/v1/keys/x%00", None),
+                    ("GET", "/api/v1/audit?actor=a%00", None),
+                    ("POST", "/api/v1/teams", {"name": "a\u0000"}),
+                    ("POST", "/api/v1/deployments", {"name": "d", "model": "m", "version": 1,
+                                                     "message": "\u0000"}),
+                ]:
+                    resp = http.request(method, path, **({"json": body} if body else {}))
+                    assert (resp.status_code, resp.json()["error"]["code"]) == (
+                        400, "invalid_request"), (path, resp.text)
+                odd = b"Bearer my_" + "\u00e9\u00e9\u00e9\u00e9".encode() + b"_x"
+                bad_key = http.get("/api/v1/models", headers={"Authorization": odd})
+                assert bad_key.status_code == 401
+                assert http.get("/api/v1/models").status_code == 200
+        finally:
+            p.stop()

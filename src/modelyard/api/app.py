@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from modelyard import __version__
 from modelyard.api.audit_trail import record_refusal
 from modelyard.api.deps import ControlPlane
+from modelyard.api.hygiene import RejectNul
 from modelyard.api.openapi import install_openapi
 from modelyard.api.policy import authorize
 from modelyard.api.routes import audit, deployments, keys, models, system, teams
@@ -62,6 +63,7 @@ def build_api_app(cp: ControlPlane) -> FastAPI:
     for module in (models, deployments, system, teams, keys, audit):
         app.include_router(module.router, prefix=PREFIX, dependencies=[Depends(authorize)])
     install_openapi(app)
+    app.add_middleware(RejectNul)
     app.add_exception_handler(ModelyardError, _on_error)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http)

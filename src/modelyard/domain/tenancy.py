@@ -154,7 +154,8 @@ def prefix_of(plaintext: str) -> str | None:
     if not plaintext.startswith(KEY_PREFIX):
         return None
     prefix, sep, secret = plaintext[len(KEY_PREFIX):].partition("_")
-    return prefix if sep and len(prefix) == 8 and secret else None
+    is_hex = len(prefix) == 8 and all(c in "0123456789abcdef" for c in prefix)
+    return prefix if sep and is_hex and secret else None
 
 
 def matches(plaintext: str, key_hash: str) -> bool:
