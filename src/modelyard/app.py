@@ -29,6 +29,7 @@ from modelyard.controllers.observed import ObservedState
 from modelyard.controllers.replica_steps import StepInputs
 from modelyard.controllers.replicas import ReplicaController
 from modelyard.controllers.routing import RouteFeed, RoutingController
+from modelyard.domain.audit import AuditDraft
 from modelyard.domain.clock import SystemClock
 from modelyard.domain.errors import ErrorCode, ModelyardError
 from modelyard.domain.replicas import RestartPolicy
@@ -123,8 +124,11 @@ class Platform:
             if await uow.keys.count() > 0:
                 return
             plaintext, prefix, key_hash = generate_key()
-            await uow.keys.add(ApiKey(uuid.uuid4().hex, prefix, key_hash, "admin", DEFAULT_TEAM,
-                                      Role.ADMIN, now))
+            key_id = uuid.uuid4().hex
+            await uow.keys.add(ApiKey(key_id, prefix, key_hash, "admin", DEFAULT_TEAM,
+                                      Role.ADMIN, now, created_by="bootstrap"))
+            await uow.audit.append(AuditDraft(now, "bootstrap", DEFAULT_TEAM, "key.create",
+                                              f"key/{key_id}", details={"role": "admin"}))
         path = self.settings.admin_key_file
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:

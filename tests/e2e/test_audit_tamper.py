@@ -54,7 +54,7 @@ def test_audit_verify_names_the_edited_event(kind: str, tmp_path: Path) -> None:
         events = cli_json(p.url, p.key, "audit", "list", "--action", "team.create")
         assert [e["target"] for e in events] == ["team/t1", "team/t2", "team/t3", "team/t4"]
         ok = run_cli(p.url, p.key, "audit", "verify")
-        assert "audit chain intact: 4 events" in ok.stdout
+        assert "audit chain intact: 5 events" in ok.stdout  # the bootstrap key, 4 teams
         victim = events[1]["seq"]
         execute(kind, where, f"UPDATE audit_events SET actor = 'someone-else' WHERE seq = {victim}")
         broken = run_cli(p.url, p.key, "audit", "verify", check=False)
