@@ -138,7 +138,8 @@ def datatype_of(arr: Array) -> str:
 def _jsonable(arr: Array) -> list[Any]:
     if arr.dtype.kind in "OUS":
         return [str(v) for v in arr.reshape(-1)]
-    return arr.reshape(-1).tolist()  # type: ignore[no-any-return]
+    values: list[Any] = arr.reshape(-1).tolist()
+    return values
 
 
 def encode_outputs(

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from modelyard.domain.errors import ErrorCode, ModelyardError
-from modelyard.runtimes.protocol import Array, Capability, Signature, TensorSpec
+from modelyard.runtimes.protocol import Array, BatchDefaults, Capability, Signature, TensorSpec
 
 SUFFIXES = (".joblib", ".pkl", ".pickle", ".skops")
 
@@ -34,7 +34,7 @@ def find_model_file(path: Path) -> Path:
 
 
 def _load_skops(path: Path) -> Any:
-    import skops.io as sio
+    import skops.io as sio  # type: ignore[import-untyped]
 
     untrusted = sio.get_untrusted_types(file=path)
     if untrusted:
@@ -49,6 +49,7 @@ class SklearnRuntime:
     """Serves a fitted scikit-learn estimator or pipeline."""
 
     capability = Capability.TENSOR
+    batch_defaults = BatchDefaults(max_batch_size=64, max_batch_delay_ms=1.0)
 
     def __init__(self) -> None:
         self._model: Any = None
@@ -60,7 +61,7 @@ class SklearnRuntime:
         if file.suffix == ".skops":
             model = _load_skops(file)
         elif file.suffix in SUFFIXES:
-            import joblib
+            import joblib  # type: ignore[import-untyped]
 
             model = joblib.load(file)
         else:
