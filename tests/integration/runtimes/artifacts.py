@@ -5,8 +5,7 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-WORDS = ("the a cat dog sat on mat hello world is blue red green sky you are helpful "
-         "what color tell me about one two three four five six seven eight nine ten").split()
+WORDS = ["the", "a", "cat", "dog", "sat", "on", "mat", "hello", "world", "is", "blue", "red", "green", "sky", "you", "are", "helpful", "what", "color", "tell", "me", "about", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
 SPECIAL = ["<unk>", "<s>", "</s>", "<|system|>", "<|user|>", "<|assistant|>", "<|end|>"]
 CHAT_TEMPLATE = (
     "{% for m in messages %}<|{{ m['role'] }}|> {{ m['content'] }} <|end|> {% endfor %}"
