@@ -5,7 +5,11 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-WORDS = ["the", "a", "cat", "dog", "sat", "on", "mat", "hello", "world", "is", "blue", "red", "green", "sky", "you", "are", "helpful", "what", "color", "tell", "me", "about", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
+WORDS = (
+    "the", "a", "cat", "dog", "sat", "on", "mat", "hello", "world", "is", "blue", "red",
+    "green", "sky", "you", "are", "helpful", "what", "color", "tell", "me", "about", "one",
+    "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+)
 SPECIAL = ["<unk>", "<s>", "</s>", "<|system|>", "<|user|>", "<|assistant|>", "<|end|>"]
 CHAT_TEMPLATE = (
     "{% for m in messages %}<|{{ m['role'] }}|> {{ m['content'] }} <|end|> {% endfor %}"
@@ -44,7 +48,7 @@ def build_tiny_llama(folder: Path) -> Path:
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
-    vocab = {w: i for i, w in enumerate(SPECIAL + WORDS)}
+    vocab = {w: i for i, w in enumerate([*SPECIAL, *WORDS])}
     tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
     tok.decoder = decoders.WordPiece(prefix="##")  # joins words with spaces

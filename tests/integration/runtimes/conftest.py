@@ -21,7 +21,9 @@ import pytest
 from modelyard.registry.digests import digest_path
 from tests.integration.runtimes import artifacts
 
-OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+OFFLINE_ENV = {
+    "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
+}
 READY_TIMEOUT_S = 90
 
 
@@ -119,7 +121,9 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
 
 
 @pytest.fixture(scope="session")
-def replicas(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Replica]]:
+def replicas(
+    built: Built, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Replica]]:
     """One replica per runtime, started together."""
     logs = tmp_path_factory.mktemp("logs")
     started = {
