@@ -50,19 +50,24 @@ def _wait(ctx: CliContext, name: str, timeout_s: float) -> dict[str, Any]:
 @click.option("--env", "environment", type=click.Choice(["dev", "staging", "production"]),
               default="dev", show_default=True)
 @click.option("--message", default="", help="Why (kept on the revision).")
+@click.option("--max-batch-size", type=int, default=None,
+              help="Rows merged into one forward pass (0/1 = off; default per runtime).")
+@click.option("--max-batch-delay-ms", type=float, default=None,
+              help="Longest wait to fill a batch (default per runtime).")
 @click.option("--wait/--no-wait", default=True, show_default=True,
               help="Wait until every replica is ready.")
 @click.option("--timeout", "timeout_s", type=float, default=120.0, show_default=True)
 @output_option
 @pass_ctx
 def deploy(ctx: CliContext, name: str, model: str, version: int | None, alias: str | None,
-           replicas: int, environment: str, message: str, wait: bool, timeout_s: float,
-           output: str) -> None:
+           replicas: int, environment: str, message: str, max_batch_size: int | None,
+           max_batch_delay_ms: float | None, wait: bool, timeout_s: float, output: str) -> None:
     """Deploy a model version as NAME."""
     if (version is None) == (alias is None):
         raise click.UsageError("give exactly one of --version and --alias")
     d = ctx.client().deploy(name=name, model=model, version=version, alias=alias,
-                            replicas=replicas, environment=environment, message=message)
+                            replicas=replicas, environment=environment, message=message,
+                            max_batch_size=max_batch_size, max_batch_delay_ms=max_batch_delay_ms)
     if wait:
         d = _wait(ctx, name, timeout_s)
     if output == "json":

@@ -29,6 +29,8 @@ class RevisionSpec:
     framework: str
     digest: str
     artifact_name: str
+    max_batch_size: int | None = None
+    max_batch_delay_ms: float | None = None
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,8 @@ async def create_deployment(body: DeploymentCreate, cp: CP, who: Caller) -> Depl
         await asyncio.to_thread(cp.artifacts.verify, version.digest, version.artifact_name)
         now = cp.clock.now()
         spec = RevisionSpec(version.model, version.version, body.alias, version.framework,
-                            version.digest, version.artifact_name)
+                            version.digest, version.artifact_name, body.max_batch_size,
+                            body.max_batch_delay_ms)
         dep = Deployment(body.name, model.team, body.environment, body.replicas, 1, now, now)
         await uow.deployments.add(dep, Revision(body.name, 1, spec, now, who.name, body.message))
         result = await _public(uow, dep)

@@ -22,6 +22,10 @@ class DeploymentCreate(BaseModel):
     replicas: int = Field(default=1, ge=0, le=64)
     environment: Environment = Environment.DEV
     message: str = Field(default="", max_length=2000)
+    max_batch_size: int | None = Field(default=None, ge=0, le=4096,
+                                       description="Rows per forward pass; 0/1 = no batching.")
+    max_batch_delay_ms: float | None = Field(default=None, ge=0, le=10_000,
+                                             description="Longest wait to fill a batch.")
 
 
 class ScaleUpdate(BaseModel):
@@ -63,6 +67,8 @@ class RevisionPublic(BaseModel):
     alias: str | None
     framework: str
     digest: str
+    max_batch_size: int | None
+    max_batch_delay_ms: float | None
     created_at: datetime
     created_by: str
     message: str
@@ -72,7 +78,8 @@ class RevisionPublic(BaseModel):
         """Build from the domain object."""
         s = r.spec
         return cls(number=r.number, model=s.model, version=s.version, alias=s.alias,
-                   framework=s.framework, digest=s.digest, created_at=r.created_at,
+                   framework=s.framework, digest=s.digest, max_batch_size=s.max_batch_size,
+                   max_batch_delay_ms=s.max_batch_delay_ms, created_at=r.created_at,
                    created_by=r.created_by, message=r.message)
 
 

@@ -26,7 +26,7 @@ def _deployment(row: Any) -> Deployment:
 
 def _revision(row: Any) -> Revision:
     spec = RevisionSpec(row.model, row.model_version, row.alias, row.framework, row.digest,
-                        row.artifact_name)
+                        row.artifact_name, row.max_batch_size, row.max_batch_delay_ms)
     return Revision(row.deployment, row.number, spec, utc_req(row.created_at), row.created_by,
                     row.message)
 
@@ -65,7 +65,8 @@ class SqlDeploymentRepository:
         await self.conn.execute(insert(t.revisions).values(
             deployment=r.deployment, number=r.number, model=s.model, model_version=s.version,
             alias=s.alias, framework=s.framework, digest=s.digest,
-            artifact_name=s.artifact_name, created_at=r.created_at, created_by=r.created_by,
+            artifact_name=s.artifact_name, max_batch_size=s.max_batch_size,
+            max_batch_delay_ms=s.max_batch_delay_ms, created_at=r.created_at, created_by=r.created_by,
             message=r.message))
 
     async def next_revision(self, name: str) -> int:
