@@ -28,8 +28,11 @@ from benchmarks.harness import (
     closed_loop,
     command_line,
     git_revision,
+    have_wrk,
+    lua_post,
     start_platform,
     stop_platform,
+    wrk_cell,
 )
 from tests.support.platform import wait_for
 
@@ -64,9 +67,30 @@ def offline_peak(batch_sizes: tuple[int, ...] = (8, 16, 32, 64, 128)) -> dict[st
             "by_batch_size": per_batch}
 
 
+LUA_SENTENCE = """
+local words = {%s}
+math.randomseed(7)
+request = function()
+  local s = {}
+  for i = 1, math.random(8, 16) do s[i] = words[math.random(#words)] end
+  return wrk.format(nil, nil, nil,
+    '{"model":"%s","input":"' .. table.concat(s, " ") .. '"}')
+end
+"""
+
+
+def served_wrk(url: str, key: str, deployment: str, concurrency: int, duration_s: float,
+               warmup_s: float, tmp: Path) -> Cell:
+    """Closed-loop load with wrk: one random sentence per request."""
+    words = ",".join(f'"{w}"' for w in WORDS)
+    script = lua_post(tmp / f"{deployment}.lua", LUA_SENTENCE % (words, deployment),
+                      {"Authorization": f"Bearer {key}"})
+    return wrk_cell(f"{url}/v1/embeddings", script, concurrency, duration_s, warmup_s)
+
+
 async def served(url: str, key: str, deployment: str, concurrency: int, duration_s: float,
                  warmup_s: float) -> Cell:
-    """Closed-loop load on ``/v1/embeddings`` with one sentence per request."""
+    """Closed-loop load on ``/v1/embeddings`` from Python (when wrk is missing)."""
     data = sentences(4096, seed=concurrency)
     counter = iter(range(10**9))
     headers = {"Authorization": f"Bearer {key}"}
@@ -80,10 +104,11 @@ async def served(url: str, key: str, deployment: str, concurrency: int, duration
         return await closed_loop(send, concurrency, duration_s, warmup_s)
 
 
-def run(duration_s: float, warmup_s: float) -> dict[str, Any]:
+def run(duration_s: float, warmup_s: float, use_wrk: bool) -> dict[str, Any]:
     """Run every cell and return the results."""
     peak = offline_peak()
-    results: dict[str, Any] = {"offline": peak, "served": {}}
+    results: dict[str, Any] = {"offline": peak, "served": {},
+                               "load_tool": "wrk" if use_wrk else "python-httpx"}
     with tempfile.TemporaryDirectory() as tmp:
         p = start_platform(Path(tmp))
         try:
@@ -96,7 +121,12 @@ def run(duration_s: float, warmup_s: float) -> dict[str, Any]:
                 wait_for(lambda n=name: c.deployment(n)["status"] == "ready", timeout_s=180)
                 cells = {}
                 for conc in CONCURRENCY:
-                    cell = asyncio.run(served(p.url, p.key, name, conc, duration_s, warmup_s))
+                    if use_wrk:
+                        cell = served_wrk(p.url, p.key, name, conc, duration_s, warmup_s,
+                                          Path(tmp))
+                    else:
+                        cell = asyncio.run(served(p.url, p.key, name, conc, duration_s,
+                                                  warmup_s))
                     cells[conc] = cell
                     print(f"  {name:9s} c={conc:<3d} {cell.rps:8.1f} req/s  p50 {cell.p50_ms:8.2f} ms"
                           f"  p99 {cell.p99_ms:8.2f} ms  errors {cell.errors}", file=sys.stderr)
@@ -118,6 +148,7 @@ def summarize(results: dict[str, Any], duration_s: float) -> dict[str, Any]:
         "command": command_line(),
         "git_revision": git_revision(),
         "duration_s": duration_s,
+        "load_tool": results["load_tool"],
         "offline": {"best_batch_size": results["offline"]["best_batch_size"],
                     "sentences_per_s": round(peak, 1),
                     "by_batch_size": {str(k): round(v, 1)
@@ -142,7 +173,7 @@ def summarize(results: dict[str, Any], duration_s: float) -> dict[str, Any]:
 def print_table(s: dict[str, Any]) -> None:
     """Human-readable report."""
     print(f"# batching benchmark — {s['command']}  (rev {s['git_revision']}, "
-          f"{s['duration_s']:g}s per cell)")
+          f"{s['duration_s']:g}s per cell, load by {s['load_tool']})")
     off = s["offline"]
     print(f"offline peak: {off['sentences_per_s']} sentences/s at batch size "
           f"{off['best_batch_size']}  (by size: {off['by_batch_size']})")
@@ -160,8 +191,14 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per cell")
     parser.add_argument("--warmup", type=float, default=3.0, help="warm-up seconds per cell")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--python-load", action="store_true",
+                        help="drive load from Python instead of wrk")
     args = parser.parse_args()
-    summary = summarize(run(args.duration, args.warmup), args.duration)
+    use_wrk = have_wrk() and not args.python_load
+    if not use_wrk and not args.python_load:
+        print("wrk not found (make bench-deps installs it); using the slower Python driver",
+              file=sys.stderr)
+    summary = summarize(run(args.duration, args.warmup, use_wrk), args.duration)
     if args.json:
         print(json.dumps(summary, indent=2))
     else:

@@ -100,3 +100,60 @@ def async_client(limit: int) -> httpx.AsyncClient:
     return httpx.AsyncClient(limits=httpx.Limits(max_connections=limit,
                                                  max_keepalive_connections=limit),
                              timeout=120, trust_env=False)
+
+
+_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
+
+
+def _ms(text: str) -> float:
+    for unit in ("us", "ms", "s", "m"):
+        if text.endswith(unit) and text[: -len(unit)].replace(".", "").isdigit():
+            return float(text[: -len(unit)]) * _UNITS_MS[unit]
+    raise ValueError(f"not a wrk duration: {text!r}")
+
+
+def parse_wrk(output: str, concurrency: int, duration_s: float) -> Cell:
+    """Read requests, errors and latency percentiles from ``wrk --latency`` output."""
+    requests = errors = 0
+    p50 = p99 = float("nan")
+    for raw in output.splitlines():
+        line = raw.strip()
+        if " requests in " in line:
+            requests = int(line.split()[0])
+        elif line.startswith("Non-2xx or 3xx responses:"):
+            errors += int(line.split(":")[1])
+        elif line.startswith("Socket errors:"):
+            errors += sum(int(part.split()[-1]) for part in line.split(":", 1)[1].split(","))
+        elif line.startswith("50%"):
+            p50 = _ms(line.split()[1])
+        elif line.startswith("99%"):
+            p99 = _ms(line.split()[1])
+    return Cell(concurrency, requests, errors, duration_s, p50, p99)
+
+
+def lua_post(path: Path, body_lua: str, headers: dict[str, str]) -> Path:
+    """Write a wrk script whose ``request()`` POSTs the body built by ``body_lua``."""
+    head = "\n".join(f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items())
+    path.write_text(f'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+                    f"{head}\n{body_lua}\n")
+    return path
+
+
+def wrk_cell(url: str, script: Path, concurrency: int, duration_s: float,
+             warmup_s: float) -> Cell:
+    """Warm up, then measure one closed-loop cell with ``wrk`` (one thread per core)."""
+    threads = str(max(1, min(concurrency, 2)))
+    base = ["wrk", "-t", threads, "-c", str(concurrency), "-s", str(script), "--latency",
+            "--timeout", "60s"]
+    if warmup_s > 0:
+        subprocess.run([*base, "-d", f"{warmup_s:g}s", url], capture_output=True, check=True)
+    done = subprocess.run([*base, "-d", f"{duration_s:g}s", url], capture_output=True,
+                          text=True, check=True)
+    return parse_wrk(done.stdout, concurrency, duration_s)
+
+
+def have_wrk() -> bool:
+    """True when the ``wrk`` load tool is installed (``make bench-deps``)."""
+    import shutil
+
+    return shutil.which("wrk") is not None
