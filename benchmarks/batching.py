@@ -36,9 +36,12 @@ from benchmarks.harness import (
 )
 from tests.support.platform import wait_for
 
-WORDS = ("model serving platform gateway replica batch latency throughput queue token "
-         "embedding sentence vector cluster node scheduler quota tenant deploy canary "
-         "rollout metric alert budget cost drift data feature label train test").split()
+WORDS = (
+    "model", "serving", "platform", "gateway", "replica", "batch", "latency", "throughput",
+    "queue", "token", "embedding", "sentence", "vector", "cluster", "node", "scheduler",
+    "quota", "tenant", "deploy", "canary", "rollout", "metric", "alert", "budget", "cost",
+    "drift", "data", "feature", "label", "train", "test",
+)
 CONCURRENCY = (1, 8, 32, 64)
 
 

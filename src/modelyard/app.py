@@ -24,6 +24,7 @@ from modelyard.backends.local import LocalBackend
 from modelyard.config import Settings
 from modelyard.controllers.base import Reconciler
 from modelyard.controllers.deployments import DeploymentController
+from modelyard.controllers.engine_metrics import EngineMetricsScraper
 from modelyard.controllers.manager import Manager
 from modelyard.controllers.observed import ObservedState
 from modelyard.controllers.replica_steps import StepInputs
@@ -38,6 +39,8 @@ from modelyard.gateway.route_watch import HttpRouteWatcher, RouteSource
 from modelyard.observability.endpoints import ops_routes
 from modelyard.registry.artifacts import LocalArtifactStore, UploadArea
 from modelyard.registry.service import RegistryService
+from modelyard.runtimes.engines.install import check_installed
+from modelyard.runtimes.engines.spec import Engine
 from modelyard.store.unit_of_work import Store
 
 logger = logging.getLogger(__name__)
@@ -50,6 +53,11 @@ class Roles:
 
     server: bool
     gateway: bool
+
+
+def _check_engine(engine: str) -> None:
+    """Raise ``engine_unavailable`` unless ``engine`` is installed on this node."""
+    check_installed(Engine(engine))
 
 
 class Platform:
@@ -68,6 +76,7 @@ class Platform:
         self.manager: Manager | None = None
         self.backend: LocalBackend | None = None
         self.store: Store | None = None
+        self.engine_metrics: EngineMetricsScraper | None = None
         if roles.server:
             self._build_server()
         self.watcher: HttpRouteWatcher | None = None
@@ -100,17 +109,19 @@ class Platform:
             policy=RestartPolicy(s.local.restart_base_s, s.local.restart_max_s,
                                  s.local.crash_loop_after),
             start_timeout_s=s.local.start_timeout_s)
+        self.engine_metrics = EngineMetricsScraper(self.store)
         reconcilers: list[Reconciler] = [
             DeploymentController(self.store, self.clock),
             ReplicaController(self.store, self.backend, observed, artifacts, self.clock, inputs,
                               max_body_bytes=s.gateway.max_body_bytes),
             RoutingController(self.store, self.feed, self.clock),
+            self.engine_metrics,
         ]
         self.manager = Manager(observed, reconcilers, resync_s=s.controllers.resync_s)
         self.cp = ControlPlane(
             store=self.store, registry=RegistryService(artifacts, uploads, self.clock),
             artifacts=artifacts, uploads=uploads, backend=self.backend, feed=self.feed,
-            clock=self.clock, wake=self.manager.wake,
+            clock=self.clock, wake=self.manager.wake, check_engine=_check_engine,
             max_upload_bytes=s.server.max_upload_bytes,
             route_watch_timeout_s=s.server.route_watch_timeout_s)
 
@@ -150,6 +161,8 @@ class Platform:
             await self.gateway.aclose()
         if self.manager is not None:
             await self.manager.stop()
+        if self.engine_metrics is not None:
+            await self.engine_metrics.aclose()
         if self.backend is not None:
             if self.stop_replicas_on_exit:
                 await self.backend.stop_all(self.settings.local.stop_grace_s)
@@ -167,7 +180,8 @@ class Platform:
 
     def asgi(self) -> ASGI:
         """The ASGI app that serves this process's planes."""
-        ops = Starlette(routes=ops_routes(self.is_ready))
+        extra = self.engine_metrics.render if self.engine_metrics is not None else None
+        ops = Starlette(routes=ops_routes(self.is_ready, extra))
         api = None
         if self.cp is not None:
             s = self.settings.server

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -30,6 +31,7 @@ class ControlPlane:
     feed: RouteFeed
     clock: Clock
     wake: object
+    check_engine: Callable[[str], None]
     max_upload_bytes: int
     route_watch_timeout_s: float
 

@@ -41,6 +41,19 @@ def _wait(ctx: CliContext, name: str, timeout_s: float) -> dict[str, Any]:
     return d
 
 
+def _engine_settings(engine: str | None, flags: dict[str, Any]) -> dict[str, Any] | None:
+    given = {k: v for k, v in flags.items() if v not in (None, ())}
+    if "engine_version" in given:
+        given["version"] = given.pop("engine_version")
+    if "extra_args" in given:
+        given["extra_args"] = list(given["extra_args"])
+    if engine is None:
+        if given:
+            raise click.UsageError(f"{', '.join(sorted(given))} need --engine")
+        return None
+    return given
+
+
 @click.command("deploy")
 @click.argument("name")
 @click.option("--model", required=True, help="Registered model name.")
@@ -57,17 +70,33 @@ def _wait(ctx: CliContext, name: str, timeout_s: float) -> dict[str, Any]:
 @click.option("--wait/--no-wait", default=True, show_default=True,
               help="Wait until every replica is ready.")
 @click.option("--timeout", "timeout_s", type=float, default=120.0, show_default=True)
+@click.option("--engine", type=click.Choice(["vllm", "tgi", "llamacpp", "trtllm"]),
+              default=None, help="Serve with a real engine instead of a built-in runtime.")
+@click.option("--tensor-parallel", "tensor_parallel_size", type=int, default=None)
+@click.option("--gpu-memory-fraction", type=float, default=None)
+@click.option("--max-model-len", type=int, default=None)
+@click.option("--max-num-seqs", type=int, default=None)
+@click.option("--quantization", default=None)
+@click.option("--kv-cache-dtype", default=None)
+@click.option("--speculative-model", default=None)
+@click.option("--num-speculative-tokens", type=int, default=None)
+@click.option("--engine-arg", "extra_args", multiple=True, help="Extra engine flag, repeatable.")
+@click.option("--engine-version", "engine_version", default=None,
+              help="Engine release (picks flags that changed between versions).")
 @output_option
 @pass_ctx
-def deploy(ctx: CliContext, name: str, model: str, version: int | None, alias: str | None,
+def deploy(ctx: CliContext, /, name: str, model: str, version: int | None, alias: str | None,
            replicas: int, environment: str, message: str, max_batch_size: int | None,
-           max_batch_delay_ms: float | None, wait: bool, timeout_s: float, output: str) -> None:
+           max_batch_delay_ms: float | None, wait: bool, timeout_s: float, engine: str | None,
+           output: str, **engine_flags: Any) -> None:
     """Deploy a model version as NAME."""
     if (version is None) == (alias is None):
         raise click.UsageError("give exactly one of --version and --alias")
+    settings = _engine_settings(engine, engine_flags)
     d = ctx.client().deploy(name=name, model=model, version=version, alias=alias,
                             replicas=replicas, environment=environment, message=message,
-                            max_batch_size=max_batch_size, max_batch_delay_ms=max_batch_delay_ms)
+                            max_batch_size=max_batch_size, max_batch_delay_ms=max_batch_delay_ms,
+                            engine=engine, engine_settings=settings)
     if wait:
         d = _wait(ctx, name, timeout_s)
     if output == "json":

@@ -9,6 +9,7 @@ Pure: it looks at file names and, for Hugging Face folders, the ``architectures`
 | folder with ``modules.json`` | ``embeddings`` (sentence-transformers) |
 | folder with ``config.json`` (causal LM architecture) and a tokenizer | ``transformers`` |
 | ``.onnx`` | ``onnx`` |
+| ``.gguf`` | ``gguf`` (served by the llama.cpp engine only) |
 | ``.joblib``, ``.pkl``, ``.pickle``, ``.skops`` | ``sklearn`` |
 """
 
@@ -19,7 +20,10 @@ from types import MappingProxyType
 
 from modelyard.domain.errors import ErrorCode, ModelyardError
 
-FRAMEWORKS: tuple[str, ...] = ("sklearn", "onnx", "embeddings", "transformers", "custom")
+FRAMEWORKS: tuple[str, ...] = ("sklearn", "onnx", "embeddings", "transformers", "custom", "gguf")
+
+ENGINE_ONLY: frozenset[str] = frozenset({"gguf"})
+BUILTIN_FRAMEWORKS: tuple[str, ...] = tuple(f for f in FRAMEWORKS if f not in ENGINE_ONLY)
 
 SUFFIX_FRAMEWORK: Mapping[str, str] = MappingProxyType({
     ".joblib": "sklearn",
@@ -27,6 +31,7 @@ SUFFIX_FRAMEWORK: Mapping[str, str] = MappingProxyType({
     ".pickle": "sklearn",
     ".skops": "sklearn",
     ".onnx": "onnx",
+    ".gguf": "gguf",
 })
 CAUSAL_SUFFIXES = ("ForCausalLM", "LMHeadModel", "ForConditionalGeneration")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "tokenizer_config.json", "vocab.json")

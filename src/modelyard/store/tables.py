@@ -98,6 +98,8 @@ revisions = Table(
     Column("artifact_name", String(255), nullable=False),
     Column("max_batch_size", Integer),
     Column("max_batch_delay_ms", Float),
+    Column("engine", String(16)),
+    Column("engine_settings", Text),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("created_by", String(128), nullable=False),
     Column("message", Text, nullable=False, default=""),
