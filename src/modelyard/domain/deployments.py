@@ -29,6 +29,7 @@ class RevisionSpec:
     framework: str
     digest: str
     artifact_name: str
+    replicas: int | None = None
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,7 @@ class RevisionPublic(BaseModel):
     created_at: datetime
     created_by: str
     message: str
+    replicas: int | None = None
 
     @classmethod
     def from_domain(cls, r: Revision) -> RevisionPublic:
@@ -73,7 +74,7 @@ class RevisionPublic(BaseModel):
         s = r.spec
         return cls(number=r.number, model=s.model, version=s.version, alias=s.alias,
                    framework=s.framework, digest=s.digest, created_at=r.created_at,
-                   created_by=r.created_by, message=r.message)
+                   created_by=r.created_by, message=r.message, replicas=s.replicas)
 
 
 class DeploymentPublic(BaseModel):

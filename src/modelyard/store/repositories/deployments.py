@@ -26,7 +26,7 @@ def _deployment(row: Any) -> Deployment:
 
 def _revision(row: Any) -> Revision:
     spec = RevisionSpec(row.model, row.model_version, row.alias, row.framework, row.digest,
-                        row.artifact_name)
+                        row.artifact_name, row.replicas)
     return Revision(row.deployment, row.number, spec, utc_req(row.created_at), row.created_by,
                     row.message)
 
@@ -66,7 +66,7 @@ class SqlDeploymentRepository:
             deployment=r.deployment, number=r.number, model=s.model, model_version=s.version,
             alias=s.alias, framework=s.framework, digest=s.digest,
             artifact_name=s.artifact_name, created_at=r.created_at, created_by=r.created_by,
-            message=r.message))
+            message=r.message, replicas=s.replicas))
 
     async def next_revision(self, name: str) -> int:
         """Return the next revision number of ``name``."""
