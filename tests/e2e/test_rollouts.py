@@ -23,7 +23,7 @@ from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LogisticRegression
 
 from tests.support.broken_models import FailingClassifier
-from tests.support.cli import cli_json
+from tests.support.cli import cli_json, run_cli
 from tests.support.platform import PlatformProcess, cleanup_replicas, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -250,3 +250,27 @@ def test_shadow_never_changes_what_clients_receive(yard: PlatformProcess) -> Non
     assert ended["state"] == "aborted"
     assert ended["history"][-1]["figures"]["disagreement_rate"] > 0.3
     client.delete_deployment("shadowed")
+
+
+def test_promotion_gate_reads_the_latest_validation(yard: PlatformProcess) -> None:
+    url, key = yard.url, yard.key
+    cli_json(url, key, "deploy", "stage", "--model", "iris", "--version", "1", "--replicas", "0",
+             "--env", "staging")
+    blocked = run_cli(url, key, "deployments", "promote", "stage", "--to", "prod", check=False)
+    assert blocked.returncode == 1 and "promotion_blocked" in blocked.stderr
+    cli_json(url, key, "deployments", "validate", "stage", "1", "--failed", "--summary", "p95 slow")
+    blocked = run_cli(url, key, "deployments", "promote", "stage", "--to", "prod", check=False)
+    assert "promotion_blocked" in blocked.stderr and "p95 slow" in blocked.stderr
+    out = cli_json(url, key, "deployments", "promote", "stage", "--to", "prod",
+                   "--override-reason", "hotfix, approved by on-call")
+    assert out["target_revision"] == 1 and "overridden" in out["gate"]
+    assert yard.client().deployment("prod")["environment"] == "production"
+    cli_json(url, key, "deployments", "validate", "stage", "1", "--passed", "--summary", "SLA met")
+    out = cli_json(url, key, "deployments", "promote", "stage", "--to", "prod")
+    assert out["target_revision"] == 2 and out["rollout_id"] and "passed" in out["gate"]
+    kinds = [e["kind"] for e in cli_json(url, key, "deployments", "history", "prod")["events"]]
+    assert kinds[0] == "gate_overridden" and "environment_promotion" in kinds
+    staged = [e["kind"] for e in yard.client().history("stage")]
+    assert staged.count("validation") == 2
+    for name in ("stage", "prod"):
+        yard.client().delete_deployment(name)
