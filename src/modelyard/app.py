@@ -29,6 +29,8 @@ from modelyard.controllers.manager import Manager
 from modelyard.controllers.observed import ObservedState
 from modelyard.controllers.replica_steps import StepInputs
 from modelyard.controllers.replicas import ReplicaController
+from modelyard.controllers.revision_stats import RevisionStatsBook
+from modelyard.controllers.rollouts import RolloutController
 from modelyard.controllers.routing import RouteFeed, RoutingController
 from modelyard.domain.clock import SystemClock
 from modelyard.domain.errors import ErrorCode, ModelyardError
@@ -36,6 +38,7 @@ from modelyard.domain.replicas import RestartPolicy
 from modelyard.domain.tenancy import DEFAULT_TEAM, ApiKey, Role, generate_key
 from modelyard.gateway.app import Gateway, build_gateway_app
 from modelyard.gateway.route_watch import HttpRouteWatcher, RouteSource
+from modelyard.gateway.stats import StatsReporter
 from modelyard.observability.endpoints import ops_routes
 from modelyard.registry.artifacts import LocalArtifactStore, UploadArea
 from modelyard.registry.service import RegistryService
@@ -77,10 +80,13 @@ class Platform:
         self.backend: LocalBackend | None = None
         self.store: Store | None = None
         self.engine_metrics: EngineMetricsScraper | None = None
+        self.stats = RevisionStatsBook(self.clock,
+                                       stale_after_s=settings.rollouts.stats_stale_after_s)
         if roles.server:
             self._build_server()
         self.watcher: HttpRouteWatcher | None = None
         self.gateway: Gateway | None = None
+        self.reporter: StatsReporter | None = None
         if roles.gateway:
             source: RouteSource = self.feed
             if not roles.server:
@@ -93,6 +99,13 @@ class Platform:
                     error_backoff_s=settings.gateway.route_poll_error_backoff_s)
                 source = self.watcher
             self.gateway = Gateway(source, settings.gateway, self.clock)
+            if roles.server:
+                self.stats.add_local(self.gateway.traffic.recorder.snapshot)
+            else:
+                assert api_key is not None
+                self.reporter = StatsReporter(
+                    self.gateway.traffic.recorder, settings.gateway.server_url, api_key,
+                    interval_s=settings.rollouts.stats_report_interval_s)
 
     def _build_server(self) -> None:
         s = self.settings
@@ -108,9 +121,11 @@ class Platform:
         inputs = StepInputs(
             policy=RestartPolicy(s.local.restart_base_s, s.local.restart_max_s,
                                  s.local.crash_loop_after),
-            start_timeout_s=s.local.start_timeout_s)
+            start_timeout_s=s.local.start_timeout_s, drain_delay_s=s.controllers.drain_delay_s)
         self.engine_metrics = EngineMetricsScraper(self.store)
+        rollouts = RolloutController(self.store, self.stats, self.clock)
         reconcilers: list[Reconciler] = [
+            rollouts,
             DeploymentController(self.store, self.clock),
             ReplicaController(self.store, self.backend, observed, artifacts, self.clock, inputs,
                               max_body_bytes=s.gateway.max_body_bytes),
@@ -123,7 +138,8 @@ class Platform:
             artifacts=artifacts, uploads=uploads, backend=self.backend, feed=self.feed,
             clock=self.clock, wake=self.manager.wake, check_engine=_check_engine,
             max_upload_bytes=s.server.max_upload_bytes,
-            route_watch_timeout_s=s.server.route_watch_timeout_s)
+            route_watch_timeout_s=s.server.route_watch_timeout_s,
+            stats=self.stats, rollout_holds=rollouts.holds)
 
     async def _bootstrap_admin_key(self) -> None:
         assert self.store is not None
@@ -151,12 +167,16 @@ class Platform:
             self.manager.start()
         if self.watcher is not None:
             self.watcher.start()
+        if self.reporter is not None:
+            self.reporter.start()
         self._started = True
 
     async def stop(self) -> None:
         """Stop tasks; replicas keep running (adopted on the next start) unless asked."""
         if self.watcher is not None:
             await self.watcher.stop()
+        if self.reporter is not None:
+            await self.reporter.stop()
         if self.gateway is not None:
             await self.gateway.aclose()
         if self.manager is not None:

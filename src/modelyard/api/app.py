@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from modelyard import __version__
 from modelyard.api.deps import ControlPlane
-from modelyard.api.routes import deployments, models, system
+from modelyard.api.routes import deployments, models, revisions, rollouts, system
 from modelyard.domain.errors import ErrorCode, ModelyardError, error_body, error_headers
 
 logger = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ def build_api_app(cp: ControlPlane) -> FastAPI:
                   openapi_url=f"{PREFIX}/openapi.json", docs_url=f"{PREFIX}/docs",
                   redoc_url=None)
     app.state.cp = cp
-    for module in (models, deployments, system):
+    for module in (models, deployments, revisions, rollouts, system):
         app.include_router(module.router, prefix=PREFIX)
     app.add_exception_handler(ModelyardError, _on_error)
     app.add_exception_handler(RequestValidationError, _on_validation)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
 
 from modelyard.backends.base import Backend
+from modelyard.controllers.revision_stats import RevisionStatsBook
+from modelyard.controllers.rollout_steps import Hold
 from modelyard.controllers.routing import RouteFeed
 from modelyard.domain.clock import Clock
 from modelyard.domain.errors import ErrorCode, ModelyardError
@@ -34,6 +36,8 @@ class ControlPlane:
     check_engine: Callable[[str], None]
     max_upload_bytes: int
     route_watch_timeout_s: float
+    stats: RevisionStatsBook | None = None
+    rollout_holds: dict[str, Hold] = field(default_factory=dict)
 
     def changed(self) -> None:
         """Wake the controllers after a write."""

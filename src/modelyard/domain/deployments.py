@@ -66,6 +66,7 @@ class RevisionSpec:
     max_batch_delay_ms: float | None = None
     engine: str | None = None
     engine_settings: EngineSettings | None = None
+    replicas: int | None = None
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from modelyard.store.repositories.deployments import SqlDeploymentRepository
 from modelyard.store.repositories.keys import SqlKeyRepository
 from modelyard.store.repositories.models import SqlModelRepository
 from modelyard.store.repositories.replicas import SqlReplicaRepository
+from modelyard.store.repositories.rollouts import SqlRolloutRepository
 from modelyard.store.schema import migrate
 
 
@@ -29,6 +30,7 @@ class UnitOfWork:
         self.deployments = SqlDeploymentRepository(conn)
         self.replicas = SqlReplicaRepository(conn)
         self.keys = SqlKeyRepository(conn)
+        self.rollouts = SqlRolloutRepository(conn)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -99,6 +99,7 @@ class RevisionPublic(BaseModel):
     created_at: datetime
     created_by: str
     message: str
+    replicas: int | None = None
 
     @classmethod
     def from_domain(cls, r: Revision) -> RevisionPublic:
@@ -109,7 +110,7 @@ class RevisionPublic(BaseModel):
                    max_batch_delay_ms=s.max_batch_delay_ms, engine=s.engine,
                    engine_settings=s.engine_settings.to_json() if s.engine_settings else None,
                    created_at=r.created_at,
-                   created_by=r.created_by, message=r.message)
+                   created_by=r.created_by, message=r.message, replicas=s.replicas)
 
 
 class DeploymentPublic(BaseModel):

@@ -36,7 +36,7 @@ def _revision(row: Any) -> Revision:
                 if row.engine_settings else None)
     spec = RevisionSpec(row.model, row.model_version, row.alias, row.framework, row.digest,
                         row.artifact_name, row.max_batch_size, row.max_batch_delay_ms,
-                        row.engine, settings)
+                        row.engine, settings, row.replicas)
     return Revision(row.deployment, row.number, spec, utc_req(row.created_at), row.created_by,
                     row.message)
 
@@ -79,7 +79,7 @@ class SqlDeploymentRepository:
             max_batch_delay_ms=s.max_batch_delay_ms, engine=s.engine,
             engine_settings=json.dumps(s.engine_settings.to_json()) if s.engine_settings else None,
             created_at=r.created_at, created_by=r.created_by,
-            message=r.message))
+            message=r.message, replicas=s.replicas))
 
     async def next_revision(self, name: str) -> int:
         """Return the next revision number of ``name``."""
