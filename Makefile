@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8080
 
-.PHONY: up test lint typecheck unit bench clean
+.PHONY: up test lint typecheck unit bench bench-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,3 +39,10 @@ unit: $(VENV)/.test-installed
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+
+bench-deps:  ## load tools for the benchmarks (Debian packages)
+	command -v wrk >/dev/null && command -v nginx >/dev/null || \
+	  (apt-get update -q && apt-get install -y -q wrk nginx-light)
+
+bench: $(VENV)/.test-installed bench-deps  ## every benchmark, one after the other
+	$(BIN)/python -m benchmarks.batching

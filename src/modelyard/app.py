@@ -24,10 +24,13 @@ from modelyard.backends.local import LocalBackend
 from modelyard.config import Settings
 from modelyard.controllers.base import Reconciler
 from modelyard.controllers.deployments import DeploymentController
+from modelyard.controllers.engine_metrics import EngineMetricsScraper
 from modelyard.controllers.manager import Manager
 from modelyard.controllers.observed import ObservedState
 from modelyard.controllers.replica_steps import StepInputs
 from modelyard.controllers.replicas import ReplicaController
+from modelyard.controllers.revision_stats import RevisionStatsBook
+from modelyard.controllers.rollouts import RolloutController
 from modelyard.controllers.routing import RouteFeed, RoutingController
 from modelyard.domain.audit import AuditDraft
 from modelyard.domain.clock import SystemClock
@@ -36,9 +39,12 @@ from modelyard.domain.replicas import RestartPolicy
 from modelyard.domain.tenancy import DEFAULT_TEAM, ApiKey, Role, generate_key
 from modelyard.gateway.app import Gateway, build_gateway_app
 from modelyard.gateway.route_watch import HttpRouteWatcher, RouteSource, tls_verify
+from modelyard.gateway.stats import StatsReporter
 from modelyard.observability.endpoints import ops_routes
 from modelyard.registry.artifacts import LocalArtifactStore, UploadArea
 from modelyard.registry.service import RegistryService
+from modelyard.runtimes.engines.install import check_installed
+from modelyard.runtimes.engines.spec import Engine
 from modelyard.store.unit_of_work import Store
 
 logger = logging.getLogger(__name__)
@@ -51,6 +57,11 @@ class Roles:
 
     server: bool
     gateway: bool
+
+
+def _check_engine(engine: str) -> None:
+    """Raise ``engine_unavailable`` unless ``engine`` is installed on this node."""
+    check_installed(Engine(engine))
 
 
 class Platform:
@@ -69,10 +80,14 @@ class Platform:
         self.manager: Manager | None = None
         self.backend: LocalBackend | None = None
         self.store: Store | None = None
+        self.engine_metrics: EngineMetricsScraper | None = None
+        self.stats = RevisionStatsBook(self.clock,
+                                       stale_after_s=settings.rollouts.stats_stale_after_s)
         if roles.server:
             self._build_server()
         self.watcher: HttpRouteWatcher | None = None
         self.gateway: Gateway | None = None
+        self.reporter: StatsReporter | None = None
         if roles.gateway:
             source: RouteSource = self.feed
             if not roles.server:
@@ -86,6 +101,13 @@ class Platform:
                     verify=tls_verify(settings.gateway.ca_file or None))
                 source = self.watcher
             self.gateway = Gateway(source, settings.gateway, self.clock)
+            if roles.server:
+                self.stats.add_local(self.gateway.traffic.recorder.snapshot)
+            else:
+                assert api_key is not None
+                self.reporter = StatsReporter(
+                    self.gateway.traffic.recorder, settings.gateway.server_url, api_key,
+                    interval_s=settings.rollouts.stats_report_interval_s)
 
     def _build_server(self) -> None:
         s = self.settings
@@ -101,20 +123,25 @@ class Platform:
         inputs = StepInputs(
             policy=RestartPolicy(s.local.restart_base_s, s.local.restart_max_s,
                                  s.local.crash_loop_after),
-            start_timeout_s=s.local.start_timeout_s)
+            start_timeout_s=s.local.start_timeout_s, drain_delay_s=s.controllers.drain_delay_s)
+        self.engine_metrics = EngineMetricsScraper(self.store)
+        rollouts = RolloutController(self.store, self.stats, self.clock)
         reconcilers: list[Reconciler] = [
+            rollouts,
             DeploymentController(self.store, self.clock),
             ReplicaController(self.store, self.backend, observed, artifacts, self.clock, inputs,
                               max_body_bytes=s.gateway.max_body_bytes),
             RoutingController(self.store, self.feed, self.clock),
+            self.engine_metrics,
         ]
         self.manager = Manager(observed, reconcilers, resync_s=s.controllers.resync_s)
         self.cp = ControlPlane(
             store=self.store, registry=RegistryService(artifacts, uploads, self.clock),
             artifacts=artifacts, uploads=uploads, backend=self.backend, feed=self.feed,
-            clock=self.clock, wake=self.manager.wake,
+            clock=self.clock, wake=self.manager.wake, check_engine=_check_engine,
             max_upload_bytes=s.server.max_upload_bytes,
-            route_watch_timeout_s=s.server.route_watch_timeout_s)
+            route_watch_timeout_s=s.server.route_watch_timeout_s,
+            stats=self.stats, rollout_holds=rollouts.holds)
 
     async def _bootstrap_admin_key(self) -> None:
         assert self.store is not None
@@ -145,16 +172,22 @@ class Platform:
             self.manager.start()
         if self.watcher is not None:
             self.watcher.start()
+        if self.reporter is not None:
+            self.reporter.start()
         self._started = True
 
     async def stop(self) -> None:
         """Stop tasks; replicas keep running (adopted on the next start) unless asked."""
         if self.watcher is not None:
             await self.watcher.stop()
+        if self.reporter is not None:
+            await self.reporter.stop()
         if self.gateway is not None:
             await self.gateway.aclose()
         if self.manager is not None:
             await self.manager.stop()
+        if self.engine_metrics is not None:
+            await self.engine_metrics.aclose()
         if self.backend is not None:
             if self.stop_replicas_on_exit:
                 await self.backend.stop_all(self.settings.local.stop_grace_s)
@@ -172,7 +205,8 @@ class Platform:
 
     def asgi(self) -> ASGI:
         """The ASGI app that serves this process's planes."""
-        ops = Starlette(routes=ops_routes(self.is_ready))
+        extra = self.engine_metrics.render if self.engine_metrics is not None else None
+        ops = Starlette(routes=ops_routes(self.is_ready, extra))
         api = None
         if self.cp is not None:
             s = self.settings.server

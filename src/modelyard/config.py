@@ -61,6 +61,17 @@ class ControllerSettings(BaseModel):
     """Reconcile loops."""
 
     resync_s: float = Field(0.5, description="Period of the full resync of every key.")
+    drain_delay_s: float = Field(
+        1.0, description="Wait between taking a replica out of the route table and stopping it.")
+
+
+class RolloutSettings(BaseModel):
+    """Rollouts and the statistics their analysis reads."""
+
+    stats_report_interval_s: float = Field(
+        1.0, description="How often a gateway running alone reports per-revision stats.")
+    stats_stale_after_s: float = Field(
+        600.0, description="Forget a gateway's stats report after this long without news.")
 
 
 class Settings(BaseSettings):
@@ -74,6 +85,7 @@ class Settings(BaseSettings):
     store: StoreSettings = StoreSettings()
     local: LocalBackendSettings = LocalBackendSettings()
     controllers: ControllerSettings = ControllerSettings()
+    rollouts: RolloutSettings = RolloutSettings()
 
     @classmethod
     def load(cls, home: Path | None = None) -> Settings:

@@ -120,3 +120,20 @@ def test_tampered_artifact_is_refused(platform: PlatformProcess,
                                if r["state"] == "crash_loop"])
     assert "artifact_corrupt" in failed[0]["reason"]
     assert c.deployment("good")["status"] == "crash_loop"
+
+
+def test_engines_refused_at_deploy_time(deployed: PlatformProcess, tmp_path: Path) -> None:
+    c = deployed.client()
+    for engine in ("vllm", "tgi", "llamacpp", "trtllm"):
+        with pytest.raises(ModelyardError) as info:
+            c.deploy(name=f"e-{engine}", model="iris", version=1, engine=engine,
+                     engine_settings={"tensor_parallel_size": 2})
+        assert info.value.code == "engine_unavailable"
+        assert "not installed" in info.value.message
+    gguf = tmp_path / "tiny.gguf"
+    gguf.write_bytes(b"GGUF" + bytes(64))
+    assert c.register("tiny", gguf)["framework"] == "gguf"
+    with pytest.raises(ModelyardError) as info:
+        c.deploy(name="tiny", model="tiny", version=1)
+    assert info.value.code == "unsupported_framework"
+    assert not any(d["name"].startswith("e-") or d["name"] == "tiny" for d in c.deployments())

@@ -7,13 +7,16 @@ response never says more than "invalid, expired or revoked".
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
 
 from modelyard.backends.base import Backend
+from modelyard.controllers.revision_stats import RevisionStatsBook
+from modelyard.controllers.rollout_steps import Hold
 from modelyard.controllers.routing import RouteFeed
 from modelyard.domain.clock import Clock
 from modelyard.domain.errors import ErrorCode, ModelyardError
@@ -36,8 +39,11 @@ class ControlPlane:
     feed: RouteFeed
     clock: Clock
     wake: object
+    check_engine: Callable[[str], None]
     max_upload_bytes: int
     route_watch_timeout_s: float
+    stats: RevisionStatsBook | None = None
+    rollout_holds: dict[str, Hold] = field(default_factory=dict)
 
     def changed(self) -> None:
         """Wake the controllers after a write."""

@@ -49,6 +49,21 @@ RULES: Mapping[tuple[str, str], Rule] = MappingProxyType({
     ("DELETE", "/deployments/{name}"): R(Action.DEPLOY, "deployment.delete"),
     ("GET", "/deployments/{name}/replicas"): R(Action.READ, "replica.list"),
     ("GET", "/replicas/{replica_id}/logs"): R(Action.READ, "replica.logs"),
+    ("POST", "/deployments/{name}/revisions"): R(Action.DEPLOY, "deployment.update"),
+    ("GET", "/deployments/{name}/revisions"): R(Action.READ, "revision.list"),
+    ("GET", "/deployments/{name}/history"): R(Action.READ, "deployment.history"),
+    ("POST", "/deployments/{name}/rollback"): R(Action.DEPLOY, "deployment.rollback"),
+    ("POST", "/deployments/{name}/revisions/{number}/validations"):
+        R(Action.DEPLOY, "revision.validation.create"),
+    ("GET", "/deployments/{name}/revisions/{number}/validations"):
+        R(Action.READ, "revision.validation.list"),
+    ("POST", "/deployments/{name}/promotions"): R(Action.DEPLOY, "deployment.promote"),
+    ("GET", "/deployments/{name}/rollouts"): R(Action.READ, "rollout.list"),
+    ("GET", "/deployments/{name}/rollout"): R(Action.READ, "rollout.get"),
+    ("POST", "/deployments/{name}/rollout/{action}"): R(Action.DEPLOY, "rollout.act"),
+    ("GET", "/deployments/{name}/stats"): R(Action.READ, "revision.stats"),
+    # telemetry from separate gateways: admin keys only, not an audited change
+    ("POST", "/gateway-stats"): R(Action.ADMIN, "gateway.stats.report"),
     ("GET", "/routes"): R(Action.ADMIN, "routes.watch"),
     ("GET", "/whoami"): R(Action.ANY, "whoami"),
     ("POST", "/teams"): R(Action.ADMIN, "team.create"),

@@ -21,6 +21,8 @@ class LaunchSpec:
     argv: tuple[str, ...]
     env: Mapping[str, str] = field(default_factory=dict)
     health_path: str = "/v2/health/ready"
+    program: str | None = None  # None: argv runs under this Python with a bound socket (--fd)
+    port: int | None = None  # for programs that bind their own port (engines)
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,10 @@ class Backend(Protocol):
     """An execution substrate for replicas."""
 
     name: str
+
+    def reserve_port(self) -> int:
+        """A free port for a program that binds its own (an engine)."""
+        ...
 
     async def start(self, spec: LaunchSpec) -> Started:
         """Start a replica process and return its pid, port and token."""

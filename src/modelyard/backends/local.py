@@ -1,9 +1,11 @@
 """LocalBackend: replicas as local processes, each in its own process group.
 
-Each start binds a listening socket on 127.0.0.1:0 and hands it to the child (``--fd``),
-so no other process can take the port in between. A JSON record per replica in
-``run_dir`` (pid, port, token) lets a restarted server adopt processes that are still
-alive: a record is trusted only when the process's command line still carries its token.
+A built-in replica gets a listening socket bound on 127.0.0.1:0 (``--fd``), so no other
+process can take the port in between; an engine binds the port reserved for it. A JSON
+record per replica in ``run_dir`` (pid, port, token, health path) lets a restarted server
+adopt processes that are still alive: a record is trusted only when the process still
+carries its token (on its command line, or as ``MODELYARD_REPLICA_TOKEN`` in its
+environment).
 Stopping sends SIGTERM to the group and SIGKILL once the grace period has passed.
 """
 
@@ -38,6 +40,7 @@ class _Proc:
     port: int
     token: str
     log: str
+    health_path: str = "/v2/health/ready"
     handle: subprocess.Popen[bytes] | None = None
     exit_code: int | None = None
     stop_deadline: float | None = None
@@ -49,6 +52,19 @@ def _cmdline_has(pid: int, token: str) -> bool:
     except OSError:
         return False
     return token.encode() in raw.split(b"\0")
+
+
+def _environ_has(pid: int, token: str) -> bool:
+    try:
+        raw = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return False
+    return f"MODELYARD_REPLICA_TOKEN={token}".encode() in raw.split(b"\0")
+
+
+def _owns(pid: int, token: str) -> bool:
+    """The process still is the replica we started (token on its command line or env)."""
+    return _cmdline_has(pid, token) or _environ_has(pid, token)
 
 
 def _is_alive(pid: int) -> bool:
@@ -98,44 +114,67 @@ class LocalBackend:
             try:
                 rec = json.loads(path.read_text())
                 proc = _Proc(rec["replica_id"], int(rec["pid"]), int(rec["port"]), rec["token"],
-                             rec["log"])
+                             rec["log"], rec.get("health_path", "/v2/health/ready"))
             except (OSError, ValueError, KeyError):
                 path.unlink(missing_ok=True)
                 continue
-            if _is_alive(proc.pid) and _cmdline_has(proc.pid, proc.token):
+            if _is_alive(proc.pid) and _owns(proc.pid, proc.token):
                 logger.info("adopted replica process", extra={"replica_id": proc.replica_id,
                                                              "pid": proc.pid})
             else:
                 proc.exit_code = -1
             self._procs[proc.replica_id] = proc
 
+    def reserve_port(self) -> int:
+        """A port that was free a moment ago (engines bind their own)."""
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return int(s.getsockname()[1])
+
     async def start(self, spec: LaunchSpec) -> Started:
-        """Bind a port, start the process with it and record it."""
-        token = secrets.token_hex(16)
+        """Start the replica's process and record it."""
+        if spec.program is not None:
+            return self._start_program(spec)
+        return self._start_python(spec)
+
+    def _spawn(self, spec: LaunchSpec, argv: list[str], port: int, token: str,
+               pass_fds: tuple[int, ...] = ()) -> Started:
         log = str(self.logs_dir / f"{spec.replica_id}.log")
+        env = {**os.environ, **spec.env, "MODELYARD_REPLICA_TOKEN": token}
+        with open(log, "ab") as out:
+            handle = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env,
+                                      pass_fds=pass_fds, start_new_session=True,
+                                      stdin=subprocess.DEVNULL)
+        proc = _Proc(spec.replica_id, handle.pid, port, token, log, spec.health_path, handle)
+        self._procs[spec.replica_id] = proc
+        self._record_path(spec.replica_id).write_text(json.dumps({
+            "replica_id": spec.replica_id, "pid": handle.pid, "port": port, "token": token,
+            "log": log, "deployment": spec.deployment, "health_path": spec.health_path}))
+        logger.info("started replica process", extra={"replica_id": spec.replica_id,
+                                                      "pid": handle.pid, "port": port})
+        return Started(spec.replica_id, handle.pid, port, token)
+
+    def _start_program(self, spec: LaunchSpec) -> Started:
+        assert spec.program is not None and spec.port is not None
+        token = secrets.token_hex(16)
+        return self._spawn(spec, [spec.program, *spec.argv], spec.port, token)
+
+    def _start_python(self, spec: LaunchSpec) -> Started:
+        token = secrets.token_hex(16)
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # Accepted connections inherit TCP_NODELAY; without it every keep-alive response
+        # waits for the gateway's delayed ACK (about 40 ms on Linux).
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.bind(("127.0.0.1", 0))
         sock.listen(1024)
         port = sock.getsockname()[1]
         fd = sock.fileno()
         argv = [self.python, *spec.argv, "--fd", str(fd), "--token", token]
-        env = {**os.environ, **spec.env}
         try:
-            with open(log, "ab") as out:
-                handle = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env,
-                                          pass_fds=(fd,), start_new_session=True,
-                                          stdin=subprocess.DEVNULL)
+            return self._spawn(spec, argv, port, token, (fd,))
         finally:
             sock.close()
-        proc = _Proc(spec.replica_id, handle.pid, port, token, log, handle)
-        self._procs[spec.replica_id] = proc
-        self._record_path(spec.replica_id).write_text(json.dumps({
-            "replica_id": spec.replica_id, "pid": handle.pid, "port": port, "token": token,
-            "log": log, "deployment": spec.deployment}))
-        logger.info("started replica process", extra={"replica_id": spec.replica_id,
-                                                      "pid": handle.pid, "port": port})
-        return Started(spec.replica_id, handle.pid, port, token)
 
     def _poll(self, proc: _Proc) -> bool:
         """Return True while the process runs; record its exit otherwise."""
@@ -147,7 +186,7 @@ class LocalBackend:
                 return True
             proc.exit_code = code
             return False
-        if _is_alive(proc.pid) and _cmdline_has(proc.pid, proc.token):
+        if _is_alive(proc.pid) and _owns(proc.pid, proc.token):
             return True
         proc.exit_code = -1
         return False
@@ -170,7 +209,7 @@ class LocalBackend:
 
     async def _probe(self, proc: _Proc) -> bool:
         try:
-            resp = await self._client.get(f"http://127.0.0.1:{proc.port}/v2/health/ready")
+            resp = await self._client.get(f"http://127.0.0.1:{proc.port}{proc.health_path}")
         except httpx.HTTPError:
             return False
         return resp.status_code == 200

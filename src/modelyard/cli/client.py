@@ -190,3 +190,64 @@ class Client:
         """Walk the audit chain."""
         result: dict[str, Any] = self._call("GET", "/api/v1/audit/verify")
         return result
+
+    # revisions and rollouts
+
+    def update(self, name: str, **body: Any) -> dict[str, Any]:
+        """Create a new revision of a deployment and start its rollout."""
+        result: dict[str, Any] = self._call(
+            "POST", f"/api/v1/deployments/{name}/revisions",
+            json={k: v for k, v in body.items() if v is not None})
+        return result
+
+    def revisions(self, name: str) -> list[dict[str, Any]]:
+        """Every revision of a deployment."""
+        result: list[dict[str, Any]] = self._call("GET", f"/api/v1/deployments/{name}/revisions")
+        return result
+
+    def history(self, name: str) -> list[dict[str, Any]]:
+        """Rollout steps, aborts, promotions, rollbacks and gate decisions of a deployment."""
+        result: list[dict[str, Any]] = self._call("GET", f"/api/v1/deployments/{name}/history")
+        return result
+
+    def rollback(self, name: str, **body: Any) -> dict[str, Any]:
+        """Restore an earlier revision's spec as a new revision."""
+        result: dict[str, Any] = self._call(
+            "POST", f"/api/v1/deployments/{name}/rollback",
+            json={k: v for k, v in body.items() if v is not None})
+        return result
+
+    def validate(self, name: str, revision: int, passed: bool, summary: str = "") -> dict[str, Any]:
+        """Record a validation result of a revision."""
+        result: dict[str, Any] = self._call(
+            "POST", f"/api/v1/deployments/{name}/revisions/{revision}/validations",
+            json={"passed": passed, "summary": summary})
+        return result
+
+    def promote_environment(self, name: str, **body: Any) -> dict[str, Any]:
+        """Copy a staging revision to a production deployment."""
+        result: dict[str, Any] = self._call(
+            "POST", f"/api/v1/deployments/{name}/promotions",
+            json={k: v for k, v in body.items() if v is not None})
+        return result
+
+    def rollout(self, name: str) -> dict[str, Any]:
+        """The latest rollout of a deployment, with history and live figures."""
+        result: dict[str, Any] = self._call("GET", f"/api/v1/deployments/{name}/rollout")
+        return result
+
+    def rollouts(self, name: str) -> list[dict[str, Any]]:
+        """Every rollout of a deployment, newest first."""
+        result: list[dict[str, Any]] = self._call("GET", f"/api/v1/deployments/{name}/rollouts")
+        return result
+
+    def rollout_action(self, name: str, action: str, reason: str = "") -> dict[str, Any]:
+        """Pause, resume, promote or abort the active rollout."""
+        result: dict[str, Any] = self._call(
+            "POST", f"/api/v1/deployments/{name}/rollout/{action}", json={"reason": reason})
+        return result
+
+    def revision_stats(self, name: str) -> list[dict[str, Any]]:
+        """Cumulative per-revision counters."""
+        result: list[dict[str, Any]] = self._call("GET", f"/api/v1/deployments/{name}/stats")
+        return result

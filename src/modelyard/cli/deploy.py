@@ -9,6 +9,7 @@ import click
 
 from modelyard.cli.context import CliContext, pass_ctx
 from modelyard.cli.output import emit_json, emit_table, output_option
+from modelyard.cli.rollout_options import rollout_body, rollout_options, wait_rollout
 from modelyard.domain.errors import ErrorCode, ModelyardError
 
 
@@ -41,28 +42,90 @@ def _wait(ctx: CliContext, name: str, timeout_s: float) -> dict[str, Any]:
     return d
 
 
+ENGINE_FLAGS = ("tensor_parallel_size", "gpu_memory_fraction", "max_model_len", "max_num_seqs",
+                "quantization", "kv_cache_dtype", "speculative_model", "num_speculative_tokens",
+                "extra_args", "engine_version")
+
+
+def _engine_settings(engine: str | None, flags: dict[str, Any]) -> dict[str, Any] | None:
+    given = {k: v for k, v in flags.items() if v not in (None, ())}
+    if "engine_version" in given:
+        given["version"] = given.pop("engine_version")
+    if "extra_args" in given:
+        given["extra_args"] = list(given["extra_args"])
+    if engine is None:
+        if given:
+            raise click.UsageError(f"{', '.join(sorted(given))} need --engine")
+        return None
+    return given
+
+
+def _exists(ctx: CliContext, name: str) -> bool:
+    try:
+        ctx.client().deployment(name)
+    except ModelyardError as err:
+        if err.code == ErrorCode.DEPLOYMENT_NOT_FOUND:
+            return False
+        raise
+    return True
+
+
 @click.command("deploy")
 @click.argument("name")
-@click.option("--model", required=True, help="Registered model name.")
+@click.option("--model", default=None, help="Registered model name (updates default to the current).")
 @click.option("--version", type=int, default=None, help="Model version number.")
 @click.option("--alias", default=None, help="Model alias (instead of --version).")
-@click.option("--replicas", type=int, default=1, show_default=True)
+@click.option("--replicas", type=int, default=None, help="Replica count (new deployments: 1).")
 @click.option("--env", "environment", type=click.Choice(["dev", "staging", "production"]),
               default="dev", show_default=True)
 @click.option("--message", default="", help="Why (kept on the revision).")
+@click.option("--max-batch-size", type=int, default=None,
+              help="Rows merged into one forward pass (0/1 = off; default per runtime).")
+@click.option("--max-batch-delay-ms", type=float, default=None,
+              help="Longest wait to fill a batch (default per runtime).")
+@rollout_options
 @click.option("--wait/--no-wait", default=True, show_default=True,
-              help="Wait until every replica is ready.")
+              help="Wait until every replica is ready (updates: until the rollout settles).")
 @click.option("--timeout", "timeout_s", type=float, default=120.0, show_default=True)
+@click.option("--engine", type=click.Choice(["vllm", "tgi", "llamacpp", "trtllm"]),
+              default=None, help="Serve with a real engine instead of a built-in runtime.")
+@click.option("--tensor-parallel", "tensor_parallel_size", type=int, default=None)
+@click.option("--gpu-memory-fraction", type=float, default=None)
+@click.option("--max-model-len", type=int, default=None)
+@click.option("--max-num-seqs", type=int, default=None)
+@click.option("--quantization", default=None)
+@click.option("--kv-cache-dtype", default=None)
+@click.option("--speculative-model", default=None)
+@click.option("--num-speculative-tokens", type=int, default=None)
+@click.option("--engine-arg", "extra_args", multiple=True, help="Extra engine flag, repeatable.")
+@click.option("--engine-version", "engine_version", default=None,
+              help="Engine release (picks flags that changed between versions).")
 @output_option
 @pass_ctx
-def deploy(ctx: CliContext, name: str, model: str, version: int | None, alias: str | None,
-           replicas: int, environment: str, message: str, wait: bool, timeout_s: float,
-           output: str) -> None:
-    """Deploy a model version as NAME."""
-    if (version is None) == (alias is None):
-        raise click.UsageError("give exactly one of --version and --alias")
+def deploy(ctx: CliContext, /, name: str, model: str | None, version: int | None, alias: str | None,
+           replicas: int | None, environment: str, message: str, max_batch_size: int | None,
+           max_batch_delay_ms: float | None, wait: bool, timeout_s: float, engine: str | None,
+           output: str, **options: Any) -> None:
+    """Deploy a model version as NAME, or update NAME (a new revision, rolled out)."""
+    if version is not None and alias is not None:
+        raise click.UsageError("give at most one of --version and --alias")
+    engine_flags = {k: options.pop(k) for k in ENGINE_FLAGS}
+    if _exists(ctx, name):
+        if engine is not None or any(v not in (None, ()) for v in engine_flags.values()):
+            raise click.UsageError("engine settings are fixed at creation; deploy a new name")
+        _update(ctx, name, dict(model=model, version=version, alias=alias, replicas=replicas,
+                                message=message, max_batch_size=max_batch_size,
+                                max_batch_delay_ms=max_batch_delay_ms, **rollout_body(options)),
+                wait, timeout_s, output)
+        return
+    if model is None or (version is None) == (alias is None):
+        raise click.UsageError("a new deployment needs --model and one of --version and --alias")
+    settings = _engine_settings(engine, engine_flags)
     d = ctx.client().deploy(name=name, model=model, version=version, alias=alias,
-                            replicas=replicas, environment=environment, message=message)
+                            replicas=1 if replicas is None else replicas,
+                            environment=environment, message=message,
+                            max_batch_size=max_batch_size, max_batch_delay_ms=max_batch_delay_ms,
+                            engine=engine, engine_settings=settings)
     if wait:
         d = _wait(ctx, name, timeout_s)
     if output == "json":
@@ -72,6 +135,22 @@ def deploy(ctx: CliContext, name: str, model: str, version: int | None, alias: s
     if wait and d["status"] not in ("ready", "scaled_to_zero"):
         raise ModelyardError(ErrorCode.NO_READY_REPLICA,
                              f"deployment {name} is {d['status']} after {timeout_s:.0f}s")
+
+
+def _update(ctx: CliContext, name: str, body: dict[str, Any], wait: bool, timeout_s: float,
+            output: str) -> None:
+    client = ctx.client()
+    out = client.update(name, **body)
+    if wait:
+        out["rollout"] = wait_rollout(client, name, timeout_s)
+    if output == "json":
+        emit_json(out)
+        return
+    rev = out["revision"]
+    click.echo(f"{name}: revision {rev['number']} ({rev['model']} version {rev['version']}) "
+               f"rolling out by {out['strategy']} as {out['rollout_id']}")
+    if wait:
+        click.echo(f"rollout {out['rollout']['state']}")
 
 
 @click.group("deployments")

@@ -12,6 +12,7 @@ from modelyard.cli.audit import audit_group
 from modelyard.cli.context import CliContext, default_context
 from modelyard.cli.deploy import deploy, deployments_group, replicas_group
 from modelyard.cli.models import models_group
+from modelyard.cli.rollouts import rollouts_group
 from modelyard.cli.serve import gateway, server, up
 from modelyard.cli.tenancy import keys_group, teams_group, users_group
 from modelyard.domain.errors import ModelyardError
@@ -31,7 +32,8 @@ def cli(ctx: click.Context, url: str | None, api_key: str | None, ca_file: str |
     ctx.obj = CliContext(url or base.url, api_key or base.api_key, base.home, ca_file)
 
 
-for command in (up, server, gateway, models_group, deploy, deployments_group, replicas_group):
+for command in (up, server, gateway, models_group, deploy, deployments_group, replicas_group,
+                rollouts_group):
     cli.add_command(command)
 for command in (teams_group, users_group, keys_group, audit_group):
     cli.add_command(command)

@@ -1,9 +1,14 @@
-"""Deployment controller: desired replica count × observed replicas → a plan → applied.
+"""Deployment controller: desired replicas per revision × observed replicas → a plan → applied.
 
-``plan_replicas`` is pure: it returns how many replicas to create and which to drain.
-Replicas of an old revision are drained once the current revision has enough Ready
-replicas (so a spec change never drops below the ready count). A deployment marked for
-deletion drains everything and is removed once no replica is left.
+``plan_replicas`` is pure. The replica count each revision needs comes from
+``domain.rollouts.replica_targets`` (the current revision, plus a canary, shadow or
+blue-green candidate while a rollout runs); revisions without a target are replaced as a
+rolling update: at most ``max_surge`` replicas above the desired count are created, and
+Ready replicas of old revisions are drained only while at least ``desired -
+max_unavailable`` replicas stay Ready, so a spec change never drops below the ready
+count. Without a rolling rollout the surge is the whole desired count (replace at once,
+drain once the new ones are Ready). A deployment marked for deletion drains everything
+and is removed once no replica is left.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from modelyard.domain.clock import Clock
 from modelyard.domain.deployments import Deployment
 from modelyard.domain.ids import ReplicaId, new_replica_id
 from modelyard.domain.replicas import LIVE_STATES, Replica, ReplicaEvent, ReplicaState, transition
+from modelyard.domain.rollouts import Rollout, Strategy, replica_targets
 from modelyard.store.unit_of_work import Store
 
 logger = logging.getLogger(__name__)
@@ -29,29 +35,54 @@ _DRAIN_ORDER = {
 
 @dataclass(frozen=True)
 class ReplicaPlan:
-    """What to do to a deployment's replicas."""
+    """What to do to a deployment's replicas: ``create`` in total, per revision, and drains."""
 
     create: int = 0
     drain: tuple[ReplicaId, ...] = field(default_factory=tuple)
+    create_revisions: tuple[tuple[int, int], ...] = ()
 
 
-def plan_replicas(deployment: Deployment, replicas: Sequence[Replica]) -> ReplicaPlan:
+def _surge(deployment: Deployment, rollout: Rollout | None) -> tuple[int, int]:
+    if rollout is not None and rollout.is_active and rollout.spec.strategy == Strategy.ROLLING:
+        surge, unavailable = rollout.spec.max_surge, rollout.spec.max_unavailable
+        return (max(1, surge) if unavailable <= 0 else surge), unavailable
+    return max(1, deployment.desired_replicas), 0
+
+
+def _extras(mine: Sequence[Replica], want: int) -> list[ReplicaId]:
+    ordered = sorted(mine, key=lambda r: (_DRAIN_ORDER.get(r.state, 0), -r.created_at.timestamp()))
+    return [r.id for r in ordered[:max(0, len(mine) - want)]]
+
+
+def plan_replicas(deployment: Deployment, replicas: Sequence[Replica],
+                  rollout: Rollout | None = None) -> ReplicaPlan:
     """Return the next step that moves ``replicas`` towards ``deployment``'s desire."""
     live = [r for r in replicas if r.state in LIVE_STATES]
     if deployment.deleting:
         return ReplicaPlan(drain=tuple(r.id for r in live))
-    current = [r for r in live if r.revision == deployment.current_revision]
-    old = [r for r in live if r.revision != deployment.current_revision]
-    create = max(0, deployment.desired_replicas - len(current))
-    extra = len(current) - deployment.desired_replicas
-    ordered = sorted(current, key=lambda r: (_DRAIN_ORDER.get(r.state, 0), -r.created_at.timestamp()))
-    drain = [r.id for r in ordered[:max(0, extra)]]
-    ready_current = sum(r.state == ReplicaState.READY for r in current)
-    if ready_current >= min(deployment.desired_replicas, len(current)) or not any(
-        r.state == ReplicaState.READY for r in old
-    ):
-        drain.extend(r.id for r in old)
-    return ReplicaPlan(create=create, drain=tuple(drain))
+    current = deployment.current_revision
+    targets = replica_targets(current, deployment.desired_replicas, rollout)
+    old = [r for r in live if r.revision not in targets]
+    surge, unavailable = _surge(deployment, rollout)
+    creates: list[tuple[int, int]] = []
+    drain: list[ReplicaId] = []
+    for rev, want in sorted(targets.items(), key=lambda kv: kv[0] != current):
+        mine = [r for r in live if r.revision == rev]
+        n = max(0, want - len(mine))
+        if rev == current and old:
+            n = min(n, max(0, want + surge - len(mine) - len(old)))
+        if n:
+            creates.append((rev, n))
+        drain.extend(_extras(mine, want))
+    ready_old = [r for r in old if r.state == ReplicaState.READY]
+    drain.extend(r.id for r in old if r.state != ReplicaState.READY)
+    ready_current = sum(r.state == ReplicaState.READY for r in live if r.revision == current)
+    min_ready = max(0, targets[current] - unavailable)
+    can_drain = max(0, ready_current + len(ready_old) - min_ready)
+    ready_old.sort(key=lambda r: r.created_at)
+    drain.extend(r.id for r in ready_old[:can_drain])
+    return ReplicaPlan(create=sum(n for _, n in creates), drain=tuple(drain),
+                       create_revisions=tuple(creates))
 
 
 class DeploymentController:
@@ -75,16 +106,18 @@ class DeploymentController:
             if dep is None:
                 return Result.done()
             replicas = await uow.replicas.all(key)
+            rollout = await uow.rollouts.latest(key)
             if dep.deleting and not replicas:
                 await uow.deployments.delete(key)
                 logger.info("deployment removed", extra={"deployment": key})
                 return Result.done()
-            plan = plan_replicas(dep, replicas)
+            plan = plan_replicas(dep, replicas, rollout)
             now = self.clock.now()
-            for _ in range(plan.create):
-                await uow.replicas.add(Replica(
-                    id=new_replica_id(key), deployment=key, revision=dep.current_revision,
-                    state=ReplicaState.PENDING, state_since=now, created_at=now))
+            for revision, count in plan.create_revisions:
+                for _ in range(count):
+                    await uow.replicas.add(Replica(
+                        id=new_replica_id(key), deployment=key, revision=revision,
+                        state=ReplicaState.PENDING, state_since=now, created_at=now))
             by_id = {r.id: r for r in replicas}
             for rid in plan.drain:
                 await uow.replicas.save(transition(by_id[rid], ReplicaEvent.DRAIN, now))

@@ -73,6 +73,7 @@ class StepInputs:
     start_timeout_s: float
     probe_failures_to_fail: int = 3
     node: str = "local"
+    drain_delay_s: float = 0.0
 
 
 def _exit_reason(obs: Observed) -> tuple[str, bool]:
@@ -122,7 +123,12 @@ def next_step(r: Replica, obs: Observed | None, now: datetime, probe_failures: i
         case ReplicaState.STARTING | ReplicaState.READY:
             return _running_step(r, obs, now, probe_failures, inp)
         case ReplicaState.DRAINING:
-            return StopProcess() if obs is not None and obs.alive else Finish()
+            if obs is None or not obs.alive:
+                return Finish()
+            # gateways stop routing to a draining replica first; stop it once they have
+            if (now - r.state_since).total_seconds() < inp.drain_delay_s:
+                return Wait()
+            return StopProcess()
         case ReplicaState.STOPPED:
             return Finish()
     return Wait()

@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 from modelyard.backends.base import Backend, Observed
-from modelyard.backends.launch import build_launch_spec
+from modelyard.backends.launch import build_engine_launch_spec, build_launch_spec
 from modelyard.controllers.base import Result
 from modelyard.controllers.observed import ObservedState
 from modelyard.controllers.replica_steps import (
@@ -131,8 +131,12 @@ class ReplicaController:
             raise ModelyardError(ErrorCode.NOT_FOUND, f"revision {r.revision} of {r.deployment} is gone")
         self.backend.forget(r.id)
         path = self.artifacts.path(revision.spec.digest, revision.spec.artifact_name)
-        spec = build_launch_spec(r.id, r.deployment, revision.spec, str(path),
-                                 max_body_bytes=self.max_body_bytes)
+        if revision.spec.engine is not None:
+            spec = build_engine_launch_spec(r.id, r.deployment, revision.spec, str(path),
+                                            port=self.backend.reserve_port())
+        else:
+            spec = build_launch_spec(r.id, r.deployment, revision.spec, str(path),
+                                     max_body_bytes=self.max_body_bytes)
         started = await self.backend.start(spec)
         launched = transition(r, ReplicaEvent.LAUNCHED, now)
         await uow.replicas.save(replace(launched, pid=started.pid, port=started.port,

@@ -15,6 +15,7 @@ from types import MappingProxyType
 from modelyard.controllers.base import Result
 from modelyard.domain.clock import Clock
 from modelyard.domain.replicas import ReplicaState
+from modelyard.domain.rollouts import traffic_plan
 from modelyard.domain.routes import Endpoint, KeyEntry, RouteEntry, RouteTable
 from modelyard.domain.tenancy import is_usable
 from modelyard.observability.metrics import ROUTE_TABLE_VERSION
@@ -49,9 +50,10 @@ class RouteFeed:
 
 
 async def build_route_table(uow: UnitOfWork, version: int, clock: Clock) -> RouteTable:
-    """Read deployments, Ready replicas and usable keys into a table."""
+    """Read deployments, Ready replicas, rollout splits and usable keys into a table."""
     routes: dict[str, RouteEntry] = {}
     replicas = await uow.replicas.all()
+    rollouts = await uow.rollouts.latest_by_deployment()
     for dep in await uow.deployments.all():
         if dep.deleting:
             continue
@@ -62,8 +64,12 @@ async def build_route_table(uow: UnitOfWork, version: int, clock: Clock) -> Rout
             Endpoint(r.id, r.url, r.revision) for r in replicas
             if r.deployment == dep.name and r.state == ReplicaState.READY and r.url
         )
-        routes[dep.name] = RouteEntry(dep.name, dep.team, str(dep.environment),
-                                      revision.spec.model, revision.spec.framework, endpoints)
+        plan = traffic_plan(rollouts.get(dep.name))
+        routes[dep.name] = RouteEntry(
+            dep.name, dep.team, str(dep.environment), revision.spec.model,
+            revision.spec.framework, endpoints, weights=plan.weights,
+            shadow_revision=plan.shadow[0] if plan.shadow else None,
+            shadow_percent=plan.shadow[1] if plan.shadow else 0)
     now = clock.now()
     keys = {
         k.prefix: KeyEntry(k.id, k.prefix, k.key_hash, k.name, k.team, k.role, k.expires_at,

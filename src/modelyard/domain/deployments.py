@@ -6,9 +6,13 @@ each revision freezes what its replicas run (model version, artifact, runtime).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
+
+ENGINES: tuple[str, ...] = ("vllm", "tgi", "llamacpp", "trtllm")
 
 
 class Environment(StrEnum):
@@ -17,6 +21,35 @@ class Environment(StrEnum):
     DEV = "dev"
     STAGING = "staging"
     PRODUCTION = "production"
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """Engine-neutral settings of an engine replica (vLLM, TGI, llama.cpp, TensorRT-LLM)."""
+
+    tensor_parallel_size: int = 1
+    gpu_memory_fraction: float | None = None
+    max_model_len: int | None = None
+    max_num_seqs: int | None = None
+    quantization: str | None = None
+    kv_cache_dtype: str | None = None
+    speculative_model: str | None = None
+    num_speculative_tokens: int | None = None
+    extra_args: tuple[str, ...] = field(default_factory=tuple)
+    version: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready form for storage."""
+        out = asdict(self)
+        out["extra_args"] = list(self.extra_args)
+        return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> EngineSettings:
+        """Parse the stored form (unknown keys are ignored)."""
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        known["extra_args"] = tuple(known.get("extra_args") or ())
+        return cls(**known)
 
 
 @dataclass(frozen=True)
@@ -29,6 +62,11 @@ class RevisionSpec:
     framework: str
     digest: str
     artifact_name: str
+    max_batch_size: int | None = None
+    max_batch_delay_ms: float | None = None
+    engine: str | None = None
+    engine_settings: EngineSettings | None = None
+    replicas: int | None = None
 
 
 @dataclass(frozen=True)

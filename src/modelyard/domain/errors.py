@@ -48,6 +48,10 @@ class ErrorCode(StrEnum):
     ENGINE_UNAVAILABLE = "engine_unavailable"
     UNSCHEDULABLE = "unschedulable"
     QUOTA_EXCEEDED = "quota_exceeded"
+    REVISION_NOT_FOUND = "revision_not_found"
+    ROLLOUT_NOT_FOUND = "rollout_not_found"
+    ROLLOUT_IN_PROGRESS = "rollout_in_progress"
+    PROMOTION_BLOCKED = "promotion_blocked"
     INTERNAL = "internal"
 
 
@@ -86,6 +90,10 @@ ERROR_STATUS: Mapping[ErrorCode, tuple[int, str]] = MappingProxyType(
         ErrorCode.ENGINE_UNAVAILABLE: (422, "The engine is not installed on the node."),
         ErrorCode.UNSCHEDULABLE: (422, "No node can take this replica."),
         ErrorCode.QUOTA_EXCEEDED: (403, "The team's quota is exhausted."),
+        ErrorCode.REVISION_NOT_FOUND: (404, "No such revision, or none of its replicas is ready."),
+        ErrorCode.ROLLOUT_NOT_FOUND: (404, "The deployment has no rollout."),
+        ErrorCode.ROLLOUT_IN_PROGRESS: (409, "A rollout is in progress; promote or abort it first."),
+        ErrorCode.PROMOTION_BLOCKED: (409, "The revision has not passed its validation."),
         ErrorCode.INTERNAL: (500, "Internal error."),
     }
 )

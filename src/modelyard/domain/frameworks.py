@@ -1,27 +1,66 @@
-"""Known model frameworks and how one is recognised from an artifact's file names.
+"""Known model frameworks and how one is recognised from an artifact's files.
 
-Pure: it looks at names only. The runtimes register an implementation per framework.
+Pure: it looks at file names and, for Hugging Face folders, the ``architectures`` list of
+``config.json`` (read by the caller). Detection never looks at weights.
+
+| artifact | framework |
+| --- | --- |
+| folder with ``modelyard.yaml`` or ``model.py`` | ``custom`` |
+| folder with ``modules.json`` | ``embeddings`` (sentence-transformers) |
+| folder with ``config.json`` (causal LM architecture) and a tokenizer | ``transformers`` |
+| ``.onnx`` | ``onnx`` |
+| ``.gguf`` | ``gguf`` (served by the llama.cpp engine only) |
+| ``.joblib``, ``.pkl``, ``.pickle``, ``.skops`` | ``sklearn`` |
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from types import MappingProxyType
 
 from modelyard.domain.errors import ErrorCode, ModelyardError
 
-FRAMEWORKS: tuple[str, ...] = ("sklearn",)
+FRAMEWORKS: tuple[str, ...] = ("sklearn", "onnx", "embeddings", "transformers", "custom", "gguf")
+
+ENGINE_ONLY: frozenset[str] = frozenset({"gguf"})
+BUILTIN_FRAMEWORKS: tuple[str, ...] = tuple(f for f in FRAMEWORKS if f not in ENGINE_ONLY)
 
 SUFFIX_FRAMEWORK: Mapping[str, str] = MappingProxyType({
     ".joblib": "sklearn",
     ".pkl": "sklearn",
     ".pickle": "sklearn",
     ".skops": "sklearn",
+    ".onnx": "onnx",
+    ".gguf": "gguf",
 })
+CAUSAL_SUFFIXES = ("ForCausalLM", "LMHeadModel", "ForConditionalGeneration")
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "tokenizer_config.json", "vocab.json")
 
 
-def detect_framework(names: Iterable[str]) -> str | None:
-    """Return the one framework that the file names point to, else None."""
+def is_causal_lm(top_level: Collection[str], architectures: Iterable[str]) -> bool:
+    """A ``save_pretrained`` folder of a causal LM with its tokenizer."""
+    if "config.json" not in top_level or not any(f in top_level for f in TOKENIZER_FILES):
+        return False
+    return any(str(a).endswith(CAUSAL_SUFFIXES) for a in architectures)
+
+
+def detect_framework(names: Iterable[str], architectures: Iterable[str] = (),
+                     top_level: Collection[str] | None = None) -> str | None:
+    """Return the one framework the files point to, else None.
+
+    Args:
+        names: every file name (or relative path) of the artifact.
+        architectures: ``config.json``'s ``architectures``, when the folder has one.
+        top_level: names directly in the artifact folder (None for a single file).
+    """
+    names = list(names)
+    if top_level is not None:
+        if "modelyard.yaml" in top_level or "model.py" in top_level:
+            return "custom"
+        if "modules.json" in top_level:
+            return "embeddings"
+        if is_causal_lm(top_level, architectures):
+            return "transformers"
     found = set()
     for name in names:
         dot = name.rfind(".")

@@ -1,6 +1,7 @@
 """RouteTable: the versioned, immutable snapshot every gateway serves from.
 
-It holds, per deployment, the endpoints of Ready replicas, and the public part of every
+It holds, per deployment, the endpoints of Ready replicas (each tagged with its revision),
+the traffic weights per revision and the shadow share during a rollout, and the public part of every
 usable API key (prefix, hash, team, role), so a gateway authenticates and routes without
 asking the control plane anything. Versions only grow, across server restarts too.
 """
@@ -42,6 +43,17 @@ class RouteEntry:
     model: str
     framework: str
     endpoints: tuple[Endpoint, ...]
+    weights: tuple[tuple[int, int], ...] = ()
+    shadow_revision: int | None = None
+    shadow_percent: int = 0
+
+    def endpoints_of(self, revision: int) -> tuple[Endpoint, ...]:
+        """The Ready endpoints of one revision."""
+        return tuple(e for e in self.endpoints if e.revision == revision)
+
+    def revisions(self) -> frozenset[int]:
+        """The revisions with at least one Ready endpoint."""
+        return frozenset(e.revision for e in self.endpoints)
 
 
 @dataclass(frozen=True)
@@ -88,6 +100,8 @@ class RouteTable:
                         {"replica_id": e.replica_id, "url": e.url, "revision": e.revision}
                         for e in r.endpoints
                     ],
+                    "weights": [[rev, w] for rev, w in r.weights],
+                    "shadow_revision": r.shadow_revision, "shadow_percent": r.shadow_percent,
                 }
                 for r in self.routes.values()
             ],
@@ -111,6 +125,9 @@ class RouteTable:
                 model=r["model"], framework=r["framework"],
                 endpoints=tuple(Endpoint(e["replica_id"], e["url"], int(e["revision"]))
                                 for e in r["endpoints"]),
+                weights=tuple((int(rev), int(w)) for rev, w in r.get("weights", ())),
+                shadow_revision=r.get("shadow_revision"),
+                shadow_percent=int(r.get("shadow_percent", 0)),
             )
             for r in data["routes"]
         }

@@ -8,6 +8,7 @@ only its RouteSource: it never waits on the control plane for a request.
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -30,6 +31,9 @@ from modelyard.gateway.protocols import openai
 from modelyard.gateway.proxy import Proxy
 from modelyard.gateway.resolve import resolve, visible_routes
 from modelyard.gateway.route_watch import RouteSource
+from modelyard.gateway.split import PIN_HEADER
+from modelyard.gateway.stats import StatsRecorder
+from modelyard.gateway.traffic import Traffic
 from modelyard.observability.metrics import (
     GATEWAY_ERRORS,
     GATEWAY_LATENCY,
@@ -49,16 +53,22 @@ def _json(body: object, status: int = 200, headers: dict[str, str] | None = None
 class Gateway:
     """State of one gateway: its route source, proxy and limits."""
 
-    def __init__(self, source: RouteSource, settings: GatewaySettings, clock: Clock) -> None:
+    def __init__(self, source: RouteSource, settings: GatewaySettings, clock: Clock,
+                 recorder: StatsRecorder | None = None) -> None:
         self.source = source
         self.settings = settings
         self.clock = clock
         limits = httpx.Limits(max_connections=1000, max_keepalive_connections=200)
         timeout = httpx.Timeout(settings.read_timeout_s, connect=settings.connect_timeout_s)
-        self.client = httpx.AsyncClient(limits=limits, timeout=timeout, trust_env=False)
+        # TCP_NODELAY: httpcore writes headers and body separately; with Nagle on, the body
+        # waits for the replica's delayed ACK (40 ms on Linux loopback).
+        transport = httpx.AsyncHTTPTransport(
+            limits=limits, socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
+        self.client = httpx.AsyncClient(transport=transport, timeout=timeout, trust_env=False)
         self.proxy = Proxy(self.client, max_connect_retries=settings.max_connect_retries,
                            retry_after_s=settings.retry_after_s,
                            on_retry=lambda d: GATEWAY_RETRIES.labels(d).inc())
+        self.traffic = Traffic(recorder or StatsRecorder())
 
     def principal(self, request: Request) -> Principal:
         """Authenticate the request's key against the current table."""
@@ -80,24 +90,35 @@ class Gateway:
         return b"".join(chunks)
 
     async def forward(self, request: Request, route: RouteEntry, body: bytes) -> Response:
-        """Send to a replica and relay its answer, recording status and latency."""
+        """Pick the revision, send to one of its replicas and relay the answer, recording it."""
         started = time.perf_counter()
         status = 0
+        target, revision = self.traffic.target(route, request.headers.get(PIN_HEADER))
+        replica_id: str | None = None
         try:
-            up = await self.proxy.forward(route, request.method, request.url.path, body,
+            up = await self.proxy.forward(target, request.method, request.url.path, body,
                                           request.headers.items())
-            status = up.status
+            status, replica_id = up.status, up.replica_id
             headers = dict(up.headers)
             if up.stream is not None:
                 return StreamingResponse(up.stream, status_code=up.status, headers=headers)
+            if up.status == 200 and PIN_HEADER not in request.headers:
+                self.traffic.shadow(self.proxy, route, (request.method, request.url.path, body),
+                                    request.headers.items(), up.body or b"")
+            served = revision if revision is not None else next(
+                (e.revision for e in route.endpoints if e.replica_id == replica_id), None)
+            if served is not None:
+                headers[PIN_HEADER] = str(served)
             return Response(up.body, status_code=up.status, headers=headers)
         except ModelyardError as err:
             status = err.status
             GATEWAY_ERRORS.labels(route.deployment, str(err.code)).inc()
             raise
         finally:
+            latency_s = time.perf_counter() - started
             GATEWAY_REQUESTS.labels(route.deployment, str(status)).inc()
-            GATEWAY_LATENCY.labels(route.deployment).observe(time.perf_counter() - started)
+            GATEWAY_LATENCY.labels(route.deployment).observe(latency_s)
+            self.traffic.record(route, revision, replica_id, latency_s, status)
 
     async def by_path(self, request: Request) -> Response:
         """OIP v2 / KServe v1: the model name is in the path."""
@@ -126,7 +147,8 @@ class Gateway:
         return _json(openai.model_list(visible_routes(principal, self.source.current())))
 
     async def aclose(self) -> None:
-        """Close upstream connections."""
+        """Cancel shadow copies and close upstream connections."""
+        await self.traffic.aclose()
         await self.client.aclose()
 
 

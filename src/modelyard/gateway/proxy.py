@@ -1,8 +1,10 @@
 """Forward a request to a replica; retry another replica on a connect failure.
 
-Only failures before any byte was sent upstream are retried (connect errors), so a
-request is never executed twice. Responses stream through chunk by chunk when the
-replica streams (server-sent events); others are read whole and returned.
+Only failures before the first response byte are retried (a refused connection, or a
+kept-alive connection to a replica that died), at most ``max_connect_retries`` times;
+timeouts are never retried, since the replica may still be working on the request.
+Responses stream through chunk by chunk when the replica streams (server-sent events);
+others are read whole and returned.
 """
 
 from __future__ import annotations
@@ -68,7 +70,13 @@ class Proxy:
             self.outstanding[ep.replica_id] = self.outstanding.get(ep.replica_id, 0) + 1
             try:
                 return await self._send(ep, method, path, body, fwd)
-            except httpx.ConnectError:
+            except httpx.TimeoutException:
+                self._release(ep.replica_id)
+                raise ModelyardError(ErrorCode.UPSTREAM_TIMEOUT) from None
+            except (httpx.ConnectError, httpx.ReadError, httpx.WriteError,
+                    httpx.RemoteProtocolError):
+                # No response byte arrived: a refused connection, or a kept-alive connection
+                # to a replica that died. Another replica may take the request.
                 self._release(ep.replica_id)
                 tried.add(ep.replica_id)
                 if len(tried) > self.max_connect_retries:
@@ -77,11 +85,8 @@ class Proxy:
                                          retry_after_s=self.retry_after_s) from None
                 if self._on_retry:
                     self._on_retry(route.deployment)
-                logger.info("connect failed; trying another replica",
+                logger.info("replica unreachable; trying another replica",
                             extra={"deployment": route.deployment, "replica_id": ep.replica_id})
-            except httpx.TimeoutException:
-                self._release(ep.replica_id)
-                raise ModelyardError(ErrorCode.UPSTREAM_TIMEOUT) from None
             except httpx.HTTPError as exc:
                 self._release(ep.replica_id)
                 raise ModelyardError(ErrorCode.UPSTREAM_ERROR,

@@ -10,11 +10,18 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 
-def ops_routes(is_ready: Callable[[], tuple[bool, str]]) -> list[Route]:
-    """Routes for metrics, liveness and readiness (``is_ready`` → (ready, detail))."""
+def ops_routes(is_ready: Callable[[], tuple[bool, str]],
+               extra_metrics: Callable[[], str] | None = None) -> list[Route]:
+    """Routes for metrics, liveness and readiness (``is_ready`` → (ready, detail)).
+
+    ``extra_metrics`` returns exposition text appended to ``/metrics`` (engine replicas).
+    """
 
     async def metrics(request: Request) -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        body = generate_latest()
+        if extra_metrics is not None:
+            body += extra_metrics().encode()
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})

@@ -35,3 +35,21 @@ GATEWAY_ERRORS = Counter(
     "modelyard_gateway_errors_total", "Inference errors by deployment and code.",
     ["deployment", "code"],
 )
+GATEWAY_REVISION_REQUESTS = Counter(
+    "modelyard_gateway_revision_requests_total",
+    "Inference requests by deployment, revision and status (shadow copies included).",
+    ["deployment", "revision", "status"],
+)
+GATEWAY_REVISION_LATENCY = Histogram(
+    "modelyard_gateway_revision_request_seconds", "Inference latency per revision.",
+    ["deployment", "revision"], buckets=LATENCY_BUCKETS,
+)
+GATEWAY_SHADOW = Counter(
+    "modelyard_gateway_shadow_total",
+    "Shadow copies by outcome: sent, disagreed, error, dropped, no_replica.",
+    ["deployment", "revision", "outcome"],
+)
+ROLLOUT_STEPS = Counter(
+    "modelyard_rollout_events_total", "Rollout transitions by deployment and event.",
+    ["deployment", "event"],
+)

@@ -7,8 +7,10 @@ references a digest takes the stored bytes with it.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from modelyard.domain import frameworks
@@ -44,6 +46,21 @@ def _safe_filename(name: str) -> str:
     return base
 
 
+def _detect(source: Path, artifact_name: str) -> str | None:
+    if not source.is_dir():
+        return frameworks.detect_framework([artifact_name])
+    names = [p.relative_to(source).as_posix() for p in source.rglob("*") if p.is_file()]
+    top = {p.name for p in source.iterdir()}
+    archs: list[str] = []
+    if "config.json" in top:
+        try:
+            found = json.loads((source / "config.json").read_text()).get("architectures")
+            archs = [str(a) for a in found or []]
+        except (OSError, ValueError, AttributeError):
+            archs = []
+    return frameworks.detect_framework(names, archs, top)
+
+
 class RegistryService:
     """Registry operations over a unit of work and an artifact store."""
 
@@ -64,8 +81,7 @@ class RegistryService:
         source = self.uploads.path(req.upload_id)
         is_dir = source.is_dir()
         artifact_name = FOLDER_NAME if is_dir else _safe_filename(req.filename)
-        names = [p.name for p in source.rglob("*")] if is_dir else [artifact_name]
-        framework = req.framework or frameworks.detect_framework(names)
+        framework = req.framework or _detect(source, artifact_name)
         if framework is None:
             raise ModelyardError(ErrorCode.UNSUPPORTED_FRAMEWORK,
                                  "cannot detect the framework; pass --framework")

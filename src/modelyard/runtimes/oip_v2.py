@@ -138,8 +138,8 @@ def datatype_of(arr: Array) -> str:
 def _jsonable(arr: Array) -> list[Any]:
     if arr.dtype.kind in "OUS":
         return [str(v) for v in arr.reshape(-1)]
-    out: list[Any] = arr.reshape(-1).tolist()
-    return out
+    values: list[Any] = arr.reshape(-1).tolist()
+    return values
 
 
 def encode_outputs(

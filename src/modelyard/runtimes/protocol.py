@@ -1,13 +1,16 @@
 """The Runtime protocol: what a model server needs from a framework adapter.
 
 A runtime loads an artifact once (``load``) and then answers batches. Tensor runtimes
-(scikit-learn, ONNX, custom) take a 2-D batch of rows and return named output arrays.
+(scikit-learn, ONNX, custom) take a 2-D batch of rows and return named output arrays;
+embedding runtimes map a list of texts to vectors; generation runtimes continue a prompt
+token by token. Every method except ``load`` may be called from a worker thread, one
+call at a time (the batcher serializes them), so runtimes need no locks of their own.
 Runtimes do no HTTP and know nothing of the gateway; ``runtimes/server.py`` wraps them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -50,6 +53,7 @@ class TensorRuntime(Protocol):
     """A runtime that maps a batch of rows to named output arrays."""
 
     capability: Capability
+    batch_defaults: BatchDefaults
 
     def load(self, path: Path) -> None:
         """Load the artifact at ``path`` (a file or a folder). Called once."""
@@ -61,4 +65,114 @@ class TensorRuntime(Protocol):
 
     def predict(self, rows: Array, outputs: Sequence[str]) -> dict[str, Array]:
         """Return the requested outputs (all default ones when ``outputs`` is empty)."""
+        ...
+
+
+@dataclass(frozen=True)
+class BatchDefaults:
+    """A runtime's default dynamic-batching settings (the CLI flags override them)."""
+
+    max_batch_size: int = 1
+    max_batch_delay_ms: float = 0.0
+
+
+@dataclass(frozen=True)
+class Embeddings:
+    """Vectors for a list of texts, one row each, and the tokens they took."""
+
+    vectors: Array
+    prompt_tokens: int
+
+
+@runtime_checkable
+class EmbeddingRuntime(Protocol):
+    """A runtime that maps texts to fixed-size vectors."""
+
+    capability: Capability
+    batch_defaults: BatchDefaults
+
+    def load(self, path: Path) -> None:
+        """Load the artifact at ``path``. Called once."""
+        ...
+
+    def dimensions(self) -> int:
+        """Length of each vector (after ``load``)."""
+        ...
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Tokens each text takes, as the model counts them (truncated to its window)."""
+        ...
+
+    def embed(self, texts: Sequence[str]) -> Array:
+        """Return one vector per text, a 2-D float array."""
+        ...
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    """How to sample one completion; OpenAI's names and meanings."""
+
+    max_tokens: int = 16
+    temperature: float = 1.0
+    top_p: float = 1.0
+    stop: tuple[str, ...] = ()
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class TokenDelta:
+    """One step of a generation: new text (possibly empty) and the tokens so far."""
+
+    text: str
+    completion_tokens: int
+
+
+@dataclass(frozen=True)
+class GenerationDone:
+    """The end of a generation: why it stopped and the real token counts."""
+
+    finish_reason: str  # "stop" | "length"
+    prompt_tokens: int
+    completion_tokens: int
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    """One message of a chat conversation."""
+
+    role: str
+    content: str
+
+
+@runtime_checkable
+class GenerationRuntime(Protocol):
+    """A runtime that continues text: a causal language model."""
+
+    capability: Capability
+    batch_defaults: BatchDefaults
+
+    def load(self, path: Path) -> None:
+        """Load the artifact at ``path``. Called once."""
+        ...
+
+    def context_window(self) -> int:
+        """Most tokens (prompt + completion) the model takes."""
+        ...
+
+    def render_chat(self, messages: Sequence[ChatMessage]) -> list[int]:
+        """Apply the tokenizer's chat template and return the prompt's token ids."""
+        ...
+
+    def tokenize(self, prompt: str) -> list[int]:
+        """Return the token ids of a plain-text prompt."""
+        ...
+
+    def generate(
+        self, prompt_ids: Sequence[int], params: SamplingParams, cancelled: Callable[[], bool]
+    ) -> Iterator[TokenDelta | GenerationDone]:
+        """Yield text deltas, then one ``GenerationDone``. Runs in a worker thread.
+
+        ``cancelled`` is polled between tokens; when it turns true the generator stops.
+        Stop strings are honoured: the text never contains one.
+        """
         ...

@@ -1,10 +1,17 @@
 """The replica process: one model behind an ASGI app.
 
-Routes: ``/health`` (alive), ``/ready`` and ``/v2/health/ready`` (model loaded), OIP v2
-(``/v2/models/{name}``, ``/v2/models/{name}/ready``, ``/v2/models/{name}/infer``) and
-KServe v1 (``/v1/models/{name}:predict``). The artifact's digest is verified before the
-model is loaded; a mismatch ends the process with exit code ``EXIT_ARTIFACT_CORRUPT`` and
-a one-line reason on stderr, which the backend reports and the controller surfaces.
+Routes: ``/health`` and ``/v2/health/live`` (alive), ``/ready`` and ``/v2/health/ready``
+(model loaded), ``/metrics`` (Prometheus), OIP v2 and KServe v1 for tensor runtimes
+(``tensor_api``), and the OpenAI routes (``openai_api``): ``/v1/models`` always,
+``/v1/embeddings`` for embedding runtimes, ``/v1/completions`` and
+``/v1/chat/completions`` for generation runtimes.
+
+The artifact's digest is verified before the model is loaded; a mismatch ends the process
+with exit code ``EXIT_ARTIFACT_CORRUPT`` and a one-line reason on stderr, which the
+backend reports and the controller surfaces. Any other load failure exits with
+``EXIT_LOAD_FAILED``. Every request goes through one dynamic ``Batcher`` (see
+``batching``), sized by ``--max-batch-size`` / ``--max-batch-delay-ms`` or the runtime's
+defaults; generation jobs always run one at a time.
 
 The process is started by a backend with a listening socket already bound (``--fd``) so
 that no port can be taken between choosing and binding it.
@@ -13,30 +20,40 @@ that no port can be taken between choosing and binding it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import orjson
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from modelyard.domain.errors import ErrorCode, ModelyardError
 from modelyard.registry.digests import verify_path
-from modelyard.runtimes import oip_v2
-from modelyard.runtimes.catalog import create_runtime
-from modelyard.runtimes.protocol import TensorRuntime
+from modelyard.runtimes import jobs
+from modelyard.runtimes.batching import DEFAULT_MAX_QUEUE, Batcher, BatchSettings
+from modelyard.runtimes.catalog import AnyRuntime, create_runtime
+from modelyard.runtimes.http import error_response, json_response
+from modelyard.runtimes.openai_api import Embedder, Generator, OpenAIApi
+from modelyard.runtimes.protocol import (
+    Capability,
+    EmbeddingRuntime,
+    GenerationRuntime,
+    TensorRuntime,
+)
+from modelyard.runtimes.row_batching import rows_of, tensor_forward
+from modelyard.runtimes.tensor_api import ModelIdentity, TensorApi
 
 logger = logging.getLogger(__name__)
 
 EXIT_ARTIFACT_CORRUPT = 78
 EXIT_LOAD_FAILED = 77
-Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
 
 @dataclass(frozen=True)
@@ -49,111 +66,17 @@ class ReplicaConfig:
     digest: str
     framework: str
     max_body_bytes: int = 16 * 1024 * 1024
-
-
-def json_response(body: object, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    """Serialize ``body`` with orjson (numpy-aware)."""
-    data = orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY)
-    return Response(data, status_code=status, headers=headers, media_type="application/json")
-
-
-def error_response(err: ModelyardError) -> Response:
-    """Render the REST error envelope for ``err``."""
-    headers = {}
-    if err.retry_after_s is not None:
-        headers["Retry-After"] = str(max(1, round(err.retry_after_s)))
-    return json_response(
-        {"error": {"code": str(err.code), "message": err.message}}, err.status, headers
-    )
-
-
-async def read_json(request: Request, limit: int) -> object:
-    """Read the body (bounded by ``limit`` bytes) and parse it as JSON."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise ModelyardError(ErrorCode.PAYLOAD_TOO_LARGE, f"body over {limit} bytes")
-    chunks = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ModelyardError(ErrorCode.PAYLOAD_TOO_LARGE, f"body over {limit} bytes")
-        chunks.append(chunk)
-    try:
-        return orjson.loads(b"".join(chunks))
-    except orjson.JSONDecodeError as exc:
-        raise ModelyardError(ErrorCode.INVALID_JSON, f"body is not valid JSON: {exc}") from None
-
-
-class ModelServer:
-    """Holds the loaded runtime and answers the protocol routes."""
-
-    def __init__(self, config: ReplicaConfig, runtime: TensorRuntime) -> None:
-        self.config = config
-        self.runtime = runtime
-
-    def _check_name(self, request: Request) -> None:
-        name = request.path_params["name"]
-        if name != self.config.model_name:
-            raise ModelyardError(ErrorCode.MODEL_NOT_FOUND, f"this replica serves no model {name!r}")
-
-    async def metadata(self, request: Request) -> Response:
-        """OIP v2 model metadata."""
-        self._check_name(request)
-        sig = self.runtime.signature()
-
-        def specs(items: tuple[Any, ...]) -> list[dict[str, Any]]:
-            return [{"name": s.name, "datatype": s.datatype, "shape": list(s.shape)} for s in items]
-
-        return json_response({
-            "name": self.config.model_name,
-            "versions": [self.config.model_version],
-            "platform": self.config.framework,
-            "inputs": specs(sig.inputs),
-            "outputs": specs(sig.outputs),
-        })
-
-    async def model_ready(self, request: Request) -> Response:
-        """OIP v2 per-model readiness."""
-        self._check_name(request)
-        return json_response({"name": self.config.model_name, "ready": True})
-
-    async def infer(self, request: Request) -> Response:
-        """OIP v2 inference."""
-        self._check_name(request)
-        body = await read_json(request, self.config.max_body_bytes)
-        request_id, rows, outputs = oip_v2.decode_infer(body)
-        result = self.runtime.predict(rows, outputs)
-        return json_response(oip_v2.encode_outputs(
-            self.config.model_name, self.config.model_version, request_id, result
-        ))
-
-    async def predict_v1(self, request: Request) -> Response:
-        """KServe v1 ``:predict``."""
-        self._check_name(request)
-        body = await read_json(request, self.config.max_body_bytes)
-        rows = oip_v2.decode_instances(body)
-        result = self.runtime.predict(rows, ["predict"])
-        return json_response(oip_v2.encode_predictions(result, ["predict"]))
-
-
-def guarded(handler: Handler) -> Handler:
-    """Turn ModelyardError into its envelope and anything else into a logged 500."""
-
-    async def run(request: Request) -> Response:
-        try:
-            return await handler(request)
-        except ModelyardError as err:
-            return error_response(err)
-        except Exception:
-            logger.exception("inference failed")
-            return error_response(ModelyardError(ErrorCode.INTERNAL, "the model failed"))
-
-    return run
+    max_batch_size: int | None = None  # None: the runtime's default
+    max_batch_delay_ms: float | None = None
+    max_queue: int = DEFAULT_MAX_QUEUE
 
 
 async def _alive(request: Request) -> Response:
     return json_response({"status": "alive"})
+
+
+async def _metrics(request: Request) -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
@@ -164,30 +87,65 @@ async def _not_allowed(request: Request, exc: Exception) -> Response:
     return error_response(ModelyardError(ErrorCode.METHOD_NOT_ALLOWED))
 
 
-def build_app(server: ModelServer) -> Starlette:
-    """Build the replica's ASGI app around a loaded ``server``."""
-    routes = [
+def batch_settings(config: ReplicaConfig, runtime: AnyRuntime) -> BatchSettings:
+    """The batcher's settings: flags over the runtime's defaults; generation is never merged."""
+    if runtime.capability is Capability.GENERATION:
+        return BatchSettings(1, 0.0, config.max_queue)
+    return BatchSettings.from_flags(runtime.batch_defaults, config.max_batch_size,
+                                    config.max_batch_delay_ms, config.max_queue)
+
+
+def _wire(config: ReplicaConfig, runtime: AnyRuntime,
+          settings: BatchSettings) -> tuple[Sequence[BaseRoute], Batcher[Any, Any]]:
+    name = config.model_name
+    model = ModelIdentity(name, config.model_version, config.framework, config.max_body_bytes)
+    if isinstance(runtime, GenerationRuntime) and runtime.capability is Capability.GENERATION:
+        gen = Batcher(jobs.generation_forward(runtime), settings, model=name)
+        return OpenAIApi(name, generator=Generator(runtime, gen)).routes(), gen
+    if isinstance(runtime, EmbeddingRuntime) and runtime.capability is Capability.EMBEDDING:
+        emb = Batcher(jobs.embedding_forward(runtime), settings, model=name, rows_of=jobs.texts_of)
+        return OpenAIApi(name, embedder=Embedder(runtime, emb)).routes(), emb
+    if isinstance(runtime, TensorRuntime):
+        tensor = Batcher(tensor_forward(runtime), settings, model=name, rows_of=rows_of)
+        routes = [*TensorApi(model, runtime, tensor).routes(), *OpenAIApi(name).routes()]
+        return routes, tensor
+    raise ModelyardError(ErrorCode.UNSUPPORTED_FRAMEWORK, f"{runtime!r} speaks no known protocol")
+
+
+def build_app(config: ReplicaConfig, runtime: AnyRuntime) -> Starlette:
+    """Build the replica's ASGI app around a loaded ``runtime``."""
+    settings = batch_settings(config, runtime)
+    protocol_routes, batcher = _wire(config, runtime, settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with batcher:
+            yield
+
+    routes: list[BaseRoute] = [
         Route("/health", _alive),
         Route("/v2/health/live", _alive),
         Route("/ready", _alive),
         Route("/v2/health/ready", _alive),
-        Route("/v2/models/{name}", guarded(server.metadata)),
-        Route("/v2/models/{name}/ready", guarded(server.model_ready)),
-        Route("/v2/models/{name}/infer", guarded(server.infer), methods=["POST"]),
-        Route("/v1/models/{name}:predict", guarded(server.predict_v1), methods=["POST"]),
+        Route("/metrics", _metrics),
+        *protocol_routes,
     ]
-    return Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_allowed})
+    app = Starlette(routes=routes, lifespan=lifespan,
+                    exception_handlers={404: _not_found, 405: _not_allowed})
+    app.state.batch_settings = settings
+    return app
 
 
-def load_server(config: ReplicaConfig) -> ModelServer:
-    """Verify the artifact, load the runtime and return a ready server."""
+def load_runtime(config: ReplicaConfig) -> AnyRuntime:
+    """Verify the artifact, then load and return its runtime."""
     verify_path(config.artifact, config.digest)
     runtime = create_runtime(config.framework)
     runtime.load(config.artifact)
-    return ModelServer(config, runtime)
+    return runtime
 
 
-def _parse_args(argv: list[str]) -> tuple[ReplicaConfig, int | None, int]:
+def parse_args(argv: list[str]) -> tuple[ReplicaConfig, int | None, int]:
+    """The replica's command line → its config, the inherited socket fd and the port."""
     p = argparse.ArgumentParser(prog="modelyard-replica")
     p.add_argument("--model-name", required=True)
     p.add_argument("--model-version", default="1")
@@ -197,10 +155,16 @@ def _parse_args(argv: list[str]) -> tuple[ReplicaConfig, int | None, int]:
     p.add_argument("--fd", type=int, default=None)
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--max-body-bytes", type=int, default=16 * 1024 * 1024)
+    p.add_argument("--max-batch-size", type=int, default=None,
+                   help="rows merged per forward pass; 0 or 1 disables batching")
+    p.add_argument("--max-batch-delay-ms", type=float, default=None,
+                   help="how long a batch may wait for more requests under load")
+    p.add_argument("--max-queue", type=int, default=DEFAULT_MAX_QUEUE,
+                   help="requests waiting beyond this are refused with 429")
     p.add_argument("--token", default="")
     a = p.parse_args(argv)
     cfg = ReplicaConfig(a.model_name, a.model_version, a.artifact, a.digest, a.framework,
-                        a.max_body_bytes)
+                        a.max_body_bytes, a.max_batch_size, a.max_batch_delay_ms, a.max_queue)
     return cfg, a.fd, a.port
 
 
@@ -208,20 +172,23 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point of a replica process."""
     import uvicorn
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    config, fd, port = _parse_args(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    config, fd, port = parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        server = load_server(config)
+        runtime = load_runtime(config)
+        app = build_app(config, runtime)
     except ModelyardError as err:
         print(f"modelyard-replica: {err.code}: {err.message}", file=sys.stderr, flush=True)
-        sys.exit(EXIT_ARTIFACT_CORRUPT if err.code == ErrorCode.ARTIFACT_CORRUPT else EXIT_LOAD_FAILED)
+        corrupt = err.code == ErrorCode.ARTIFACT_CORRUPT
+        sys.exit(EXIT_ARTIFACT_CORRUPT if corrupt else EXIT_LOAD_FAILED)
     except Exception as exc:  # a broken artifact must end the process with a reason, not hang
         print(f"modelyard-replica: load_failed: {type(exc).__name__}: {exc}", file=sys.stderr,
               flush=True)
         sys.exit(EXIT_LOAD_FAILED)
     logger.info("model loaded", extra={"model": config.model_name})
     kwargs: dict[str, Any] = {"fd": fd} if fd is not None else {"host": "127.0.0.1", "port": port}
-    uvicorn.run(build_app(server), log_level="warning", access_log=False,
+    uvicorn.run(app, log_level="warning", access_log=False,
                 timeout_graceful_shutdown=10, **kwargs)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from modelyard.domain.errors import ErrorCode, ModelyardError
-from modelyard.runtimes.protocol import Array, Capability, Signature, TensorSpec
+from modelyard.runtimes.protocol import Array, BatchDefaults, Capability, Signature, TensorSpec
 
 SUFFIXES = (".joblib", ".pkl", ".pickle", ".skops")
 
@@ -49,6 +49,7 @@ class SklearnRuntime:
     """Serves a fitted scikit-learn estimator or pipeline."""
 
     capability = Capability.TENSOR
+    batch_defaults = BatchDefaults(max_batch_size=64, max_batch_delay_ms=1.0)
 
     def __init__(self) -> None:
         self._model: Any = None

@@ -7,6 +7,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKeyConstraint,
     Integer,
     MetaData,
@@ -100,9 +101,14 @@ revisions = Table(
     Column("framework", String(32), nullable=False),
     Column("digest", String(80), nullable=False),
     Column("artifact_name", String(255), nullable=False),
+    Column("max_batch_size", Integer),
+    Column("max_batch_delay_ms", Float),
+    Column("engine", String(16)),
+    Column("engine_settings", Text),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("created_by", String(128), nullable=False),
     Column("message", Text, nullable=False, default=""),
+    Column("replicas", Integer),  # 0003_rollouts
     ForeignKeyConstraint(["deployment"], ["deployments.name"], ondelete="CASCADE"),
 )
 
@@ -160,4 +166,63 @@ audit_head = Table(
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("seq", BigInteger, nullable=False),
     Column("hash", String(64), nullable=False),
+)
+
+
+# rollouts (migration 0003_rollouts): rollouts, their history and recorded validations
+
+rollouts = Table(
+    "rollouts", metadata,
+    Column("id", String(40), primary_key=True),
+    Column("deployment", String(63), nullable=False, index=True),
+    Column("stable_revision", Integer, nullable=False),
+    Column("candidate_revision", Integer, nullable=False),
+    Column("strategy", String(16), nullable=False),
+    Column("steps", String(255), nullable=False),
+    Column("step_interval_s", Float, nullable=False),
+    Column("max_error_rate_increase", Float, nullable=False),
+    Column("max_p95_ratio", Float, nullable=False),
+    Column("latency_slack_s", Float, nullable=False),
+    Column("min_requests", Integer, nullable=False),
+    Column("shadow_percent", Integer, nullable=False),
+    Column("max_surge", Integer, nullable=False),
+    Column("max_unavailable", Integer, nullable=False),
+    Column("keep_old_s", Float, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("state_since", DateTime(timezone=True), nullable=False),
+    Column("step_index", Integer, nullable=False),
+    Column("step_started_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(128), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("version", Integer, nullable=False),
+    ForeignKeyConstraint(["deployment"], ["deployments.name"], ondelete="CASCADE"),
+)
+
+rollout_history = Table(
+    "rollout_history", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("deployment", String(63), nullable=False, index=True),
+    Column("rollout_id", String(40)),
+    Column("revision", Integer),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("figures", Text),
+    ForeignKeyConstraint(["deployment"], ["deployments.name"], ondelete="CASCADE"),
+)
+
+revision_validations = Table(
+    "revision_validations", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("deployment", String(63), nullable=False, index=True),
+    Column("revision", Integer, nullable=False),
+    Column("passed", Boolean, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("recorded_by", String(128), nullable=False),
+    ForeignKeyConstraint(["deployment", "revision"], ["revisions.deployment", "revisions.number"],
+                         ondelete="CASCADE"),
 )

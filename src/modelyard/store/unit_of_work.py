@@ -18,6 +18,7 @@ from modelyard.store.repositories.deployments import SqlDeploymentRepository
 from modelyard.store.repositories.keys import SqlKeyRepository
 from modelyard.store.repositories.models import SqlModelRepository
 from modelyard.store.repositories.replicas import SqlReplicaRepository
+from modelyard.store.repositories.rollouts import SqlRolloutRepository
 from modelyard.store.repositories.teams import SqlTeamRepository
 from modelyard.store.schema import migrate
 
@@ -33,6 +34,7 @@ class UnitOfWork:
         self.keys = SqlKeyRepository(conn)
         self.teams = SqlTeamRepository(conn)
         self.audit = SqlAuditRepository(conn)
+        self.rollouts = SqlRolloutRepository(conn)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -78,3 +78,11 @@ def test_start_timeout_and_probe_failures() -> None:
     assert next_step(rep(S.READY), obs(ready=False), NOW, 2, INP) == Wait()
     step = next_step(rep(S.READY), obs(ready=False), NOW, 3, INP)
     assert isinstance(step, MarkFailed) and step.stop_process
+
+
+def test_draining_replica_is_stopped_only_after_the_drain_delay() -> None:
+    inp = replace(INP, drain_delay_s=1.0)
+    draining = replace(rep(S.DRAINING), state_since=NOW)
+    assert next_step(draining, obs(), NOW + timedelta(seconds=0.5), 0, inp) == Wait()
+    assert next_step(draining, obs(), NOW + timedelta(seconds=1), 0, inp) == StopProcess()
+    assert next_step(draining, None, NOW, 0, inp) == Finish()

@@ -20,6 +20,7 @@ from modelyard.api.schemas.deployments import (
 )
 from modelyard.domain.deployments import Deployment, Revision, RevisionSpec
 from modelyard.domain.errors import ErrorCode, ModelyardError
+from modelyard.domain.frameworks import BUILTIN_FRAMEWORKS
 from modelyard.domain.ids import check_name
 from modelyard.domain.tenancy import Principal
 from modelyard.store.unit_of_work import UnitOfWork
@@ -44,6 +45,19 @@ def _state(d: DeploymentPublic) -> dict[str, object]:
     return d.model_dump(mode="json", exclude={"replicas", "ready_replicas", "status"})
 
 
+def _check_serving(cp: CP, framework: str, body: DeploymentCreate) -> None:
+    """Refuse what no replica could serve: an absent engine, or no runtime for the model."""
+    if body.engine is not None:
+        cp.check_engine(body.engine)
+        return
+    if body.engine_settings is not None:
+        raise ModelyardError(ErrorCode.INVALID_REQUEST, "engine_settings need an engine")
+    if framework not in BUILTIN_FRAMEWORKS:
+        raise ModelyardError(ErrorCode.UNSUPPORTED_FRAMEWORK,
+                             f"no built-in runtime serves {framework!r} models; deploy with an "
+                             "engine (for gguf: --engine llamacpp)")
+
+
 @router.post("/deployments", status_code=201, response_model=DeploymentPublic)
 async def create_deployment(body: DeploymentCreate, cp: CP, who: Caller,
                             audit: Audit) -> DeploymentPublic:
@@ -57,10 +71,13 @@ async def create_deployment(body: DeploymentCreate, cp: CP, who: Caller,
         version = await cp.registry.resolve(uow, body.model, body.version, body.alias)
         if await uow.deployments.get(body.name) is not None:
             raise ModelyardError(ErrorCode.ALREADY_EXISTS, f"deployment {body.name!r} exists")
+        _check_serving(cp, version.framework, body)
         await asyncio.to_thread(cp.artifacts.verify, version.digest, version.artifact_name)
         now = cp.clock.now()
+        settings = body.engine_settings.to_domain() if body.engine_settings else None
         spec = RevisionSpec(version.model, version.version, body.alias, version.framework,
-                            version.digest, version.artifact_name)
+                            version.digest, version.artifact_name, body.max_batch_size,
+                            body.max_batch_delay_ms, body.engine, settings)
         dep = Deployment(body.name, model.team, body.environment, body.replicas, 1, now, now)
         await uow.deployments.add(dep, Revision(body.name, 1, spec, now, who.name, body.message))
         result = await _public(uow, dep)

