@@ -107,7 +107,8 @@ class Platform:
                 assert api_key is not None
                 self.reporter = StatsReporter(
                     self.gateway.traffic.recorder, settings.gateway.server_url, api_key,
-                    interval_s=settings.rollouts.stats_report_interval_s)
+                    interval_s=settings.rollouts.stats_report_interval_s,
+                    verify=tls_verify(settings.gateway.ca_file or None))
 
     def _build_server(self) -> None:
         s = self.settings

@@ -107,7 +107,8 @@ def test_tls_end_to_end(tmp_path: Path) -> None:
     server = PlatformProcess(tmp_path / "home", "server", tls=tls).start()
     gateway = PlatformProcess(tmp_path / "gw", "gateway", tls=tls,
                               extra=["--server", server.url, "--ca-file", str(ca)],
-                              env={"MODELYARD_API_KEY": server.key})
+                              env={"MODELYARD_API_KEY": server.key,
+                                   "MODELYARD_ROLLOUTS__STATS_REPORT_INTERVAL_S": "0.2"})
     try:
         assert server.url.startswith("https://")
         gateway.start()  # ready = it fetched a route table from the HTTPS server
@@ -130,6 +131,9 @@ def test_tls_end_to_end(tmp_path: Path) -> None:
             blind.start(timeout_s=3)
         blind.stop()
         assert cert.read_text().startswith("-----BEGIN CERTIFICATE-----")
+        # the route watch and the stats reports of the trusting gateway never failed
+        assert "route poll failed" not in gateway.log.read_text()
+        assert "stats report failed" not in gateway.log.read_text()
     finally:
         gateway.stop()
         server.stop()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 import uuid
 
 import httpx
@@ -50,7 +51,7 @@ class StatsReporter:
     """Sends the recorder's snapshot to the server periodically (gateway-alone mode)."""
 
     def __init__(self, recorder: StatsRecorder, server_url: str, api_key: str, *,
-                 interval_s: float, verify: bool | str = True) -> None:
+                 interval_s: float, verify: ssl.SSLContext | bool = True) -> None:
         self.recorder = recorder
         self.url = server_url.rstrip("/") + "/api/v1/gateway-stats"
         self.interval_s = interval_s
