@@ -59,9 +59,11 @@ def test_full_lifecycle(platform: PlatformProcess,
         os.kill(victim["pid"], signal.SIGKILL)
         for i in range(50):
             assert infer(http, x[i:i + 1]) == model.predict(x[i:i + 1]).tolist()
-        back = wait_for(lambda: len(ready_replicas(platform)) == 2
-                        and {r["pid"] for r in ready_replicas(platform)} != pids)
-        assert back
+        def recovered() -> bool:
+            ready = ready_replicas(platform)  # one snapshot: count and pids must agree
+            return len(ready) == 2 and {r["pid"] for r in ready} != pids
+
+        wait_for(recovered)
         after = {r["id"]: r for r in platform.client().deployment("iris")["replicas"]}
         assert after[victim["id"]]["restart_count"] == 1
         assert after[victim["id"]]["pid"] != victim["pid"]
