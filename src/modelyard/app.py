@@ -26,6 +26,7 @@ from modelyard.controllers.base import Reconciler
 from modelyard.controllers.deployments import DeploymentController
 from modelyard.controllers.engine_metrics import EngineMetricsScraper
 from modelyard.controllers.manager import Manager
+from modelyard.controllers.metering import ResourceMeter, StoreUsageSink
 from modelyard.controllers.observed import ObservedState
 from modelyard.controllers.replica_steps import StepInputs
 from modelyard.controllers.replicas import ReplicaController
@@ -34,10 +35,12 @@ from modelyard.controllers.rollouts import RolloutController
 from modelyard.controllers.routing import RouteFeed, RoutingController
 from modelyard.domain.audit import AuditDraft
 from modelyard.domain.clock import SystemClock
+from modelyard.domain.costs import Prices
 from modelyard.domain.errors import ErrorCode, ModelyardError
 from modelyard.domain.replicas import RestartPolicy
 from modelyard.domain.tenancy import DEFAULT_TEAM, ApiKey, Role, generate_key
 from modelyard.gateway.app import Gateway, build_gateway_app
+from modelyard.gateway.metering import HttpUsageSink
 from modelyard.gateway.route_watch import HttpRouteWatcher, RouteSource, tls_verify
 from modelyard.gateway.stats import StatsReporter
 from modelyard.observability.endpoints import ops_routes
@@ -88,6 +91,7 @@ class Platform:
         self.watcher: HttpRouteWatcher | None = None
         self.gateway: Gateway | None = None
         self.reporter: StatsReporter | None = None
+        self.usage_http: HttpUsageSink | None = None
         if roles.gateway:
             source: RouteSource = self.feed
             if not roles.server:
@@ -101,6 +105,7 @@ class Platform:
                     verify=tls_verify(settings.gateway.ca_file or None))
                 source = self.watcher
             self.gateway = Gateway(source, settings.gateway, self.clock)
+            self._configure_meter(api_key)
             if roles.server:
                 self.stats.add_local(self.gateway.traffic.recorder.snapshot)
             else:
@@ -109,6 +114,21 @@ class Platform:
                     self.gateway.traffic.recorder, settings.gateway.server_url, api_key,
                     interval_s=settings.rollouts.stats_report_interval_s,
                     verify=tls_verify(settings.gateway.ca_file or None))
+
+    def _configure_meter(self, api_key: str | None) -> None:
+        """Point the gateway's usage meter at the store (with a server) or the server."""
+        assert self.gateway is not None
+        m = self.settings.metering
+        meter = self.gateway.meter
+        meter.batch_size, meter.max_queue = m.batch_size, m.max_queue
+        meter.flush_interval_s = m.flush_interval_s
+        if self.cp is not None:
+            meter.sink = self.cp.usage_sink
+        else:
+            assert api_key is not None
+            self.usage_http = HttpUsageSink(self.settings.gateway.server_url, api_key,
+                                            verify=tls_verify(self.settings.gateway.ca_file or None))
+            meter.sink = self.usage_http
 
     def _build_server(self) -> None:
         s = self.settings
@@ -126,6 +146,7 @@ class Platform:
                                  s.local.crash_loop_after),
             start_timeout_s=s.local.start_timeout_s, drain_delay_s=s.controllers.drain_delay_s)
         self.engine_metrics = EngineMetricsScraper(self.store)
+        prices = Prices(dict(s.costs.gpu_hour), s.costs.default_gpu_hour, s.costs.cpu_hour)
         rollouts = RolloutController(self.store, self.stats, self.clock)
         reconcilers: list[Reconciler] = [
             rollouts,
@@ -134,6 +155,7 @@ class Platform:
                               max_body_bytes=s.gateway.max_body_bytes),
             RoutingController(self.store, self.feed, self.clock),
             self.engine_metrics,
+            ResourceMeter(self.store, self.clock, prices, interval_s=s.metering.accrue_interval_s),
         ]
         self.manager = Manager(observed, reconcilers, resync_s=s.controllers.resync_s)
         self.cp = ControlPlane(
@@ -142,7 +164,8 @@ class Platform:
             clock=self.clock, wake=self.manager.wake, check_engine=_check_engine,
             max_upload_bytes=s.server.max_upload_bytes,
             route_watch_timeout_s=s.server.route_watch_timeout_s,
-            stats=self.stats, rollout_holds=rollouts.holds)
+            stats=self.stats, rollout_holds=rollouts.holds, prices=prices,
+            usage_sink=StoreUsageSink(self.store))
 
     async def _bootstrap_admin_key(self) -> None:
         assert self.store is not None
@@ -175,6 +198,8 @@ class Platform:
             self.watcher.start()
         if self.reporter is not None:
             self.reporter.start()
+        if self.gateway is not None:
+            self.gateway.meter.start()
         self._started = True
 
     async def stop(self) -> None:
@@ -184,7 +209,10 @@ class Platform:
         if self.reporter is not None:
             await self.reporter.stop()
         if self.gateway is not None:
+            await self.gateway.meter.stop()  # flushes every queued usage record
             await self.gateway.aclose()
+        if self.usage_http is not None:
+            await self.usage_http.aclose()
         if self.manager is not None:
             await self.manager.stop()
         if self.engine_metrics is not None:

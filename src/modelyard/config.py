@@ -74,6 +74,24 @@ class RolloutSettings(BaseModel):
         600.0, description="Forget a gateway's stats report after this long without news.")
 
 
+class MeteringSettings(BaseModel):
+    """Usage records and replica time."""
+
+    flush_interval_s: float = Field(1.0, description="How often a gateway writes usage records.")
+    batch_size: int = Field(500, description="Most usage records written in one batch.")
+    max_queue: int = Field(100_000, description="Usage records a gateway holds before dropping.")
+    accrue_interval_s: float = Field(5.0, description="How often replica time is accrued.")
+
+
+class CostSettings(BaseModel):
+    """Prices that turn replica time into cost (one currency, your choice)."""
+
+    gpu_hour: dict[str, float] = Field(
+        default_factory=dict, description='Price per GPU-hour by GPU model, e.g. {"H100": 4.0}.')
+    default_gpu_hour: float = Field(2.0, description="Price per GPU-hour of an unlisted model.")
+    cpu_hour: float = Field(0.05, description="Price per replica CPU-hour.")
+
+
 class Settings(BaseSettings):
     """The whole configuration tree."""
 
@@ -86,6 +104,8 @@ class Settings(BaseSettings):
     local: LocalBackendSettings = LocalBackendSettings()
     controllers: ControllerSettings = ControllerSettings()
     rollouts: RolloutSettings = RolloutSettings()
+    metering: MeteringSettings = MeteringSettings()
+    costs: CostSettings = CostSettings()
 
     @classmethod
     def load(cls, home: Path | None = None) -> Settings:

@@ -15,10 +15,12 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from modelyard.backends.base import Backend
+from modelyard.controllers.metering import StoreUsageSink
 from modelyard.controllers.revision_stats import RevisionStatsBook
 from modelyard.controllers.rollout_steps import Hold
 from modelyard.controllers.routing import RouteFeed
 from modelyard.domain.clock import Clock
+from modelyard.domain.costs import Prices
 from modelyard.domain.errors import ErrorCode, ModelyardError
 from modelyard.domain.tenancy import Principal, key_state, matches, prefix_of
 from modelyard.gateway.auth import bearer_token
@@ -44,6 +46,8 @@ class ControlPlane:
     route_watch_timeout_s: float
     stats: RevisionStatsBook | None = None
     rollout_holds: dict[str, Hold] = field(default_factory=dict)
+    prices: Prices = field(default_factory=Prices)
+    usage_sink: StoreUsageSink | None = None
 
     def changed(self) -> None:
         """Wake the controllers after a write."""

@@ -64,6 +64,12 @@ RULES: Mapping[tuple[str, str], Rule] = MappingProxyType({
     ("GET", "/deployments/{name}/stats"): R(Action.READ, "revision.stats"),
     # telemetry from separate gateways: admin keys only, not an audited change
     ("POST", "/gateway-stats"): R(Action.ADMIN, "gateway.stats.report"),
+    ("POST", "/usage"): R(Action.ADMIN, "usage.report"),
+    ("GET", "/usage"): R(Action.READ, "usage.list"),
+    ("GET", "/costs"): R(Action.READ, "cost.list"),
+    ("PUT", "/budgets/{team}"): R(Action.ADMIN, "budget.set"),
+    ("GET", "/budgets"): R(Action.READ, "budget.list"),
+    ("DELETE", "/budgets/{team}"): R(Action.ADMIN, "budget.delete"),
     ("GET", "/routes"): R(Action.ADMIN, "routes.watch"),
     ("GET", "/whoami"): R(Action.ANY, "whoami"),
     ("POST", "/teams"): R(Action.ADMIN, "team.create"),

@@ -217,11 +217,42 @@ class Client:
             json={k: v for k, v in body.items() if v is not None})
         return result
 
-    def validate(self, name: str, revision: int, passed: bool, summary: str = "") -> dict[str, Any]:
-        """Record a validation result of a revision."""
+    def validate(self, name: str, revision: int, passed: bool, summary: str = "", *,
+                 figures: dict[str, Any] | None = None, command: str | None = None
+                 ) -> dict[str, Any]:
+        """Record a validation result of a revision (with a validation run's figures)."""
+        body: dict[str, Any] = {"passed": passed, "summary": summary}
+        if figures is not None:
+            body["figures"] = figures
+        if command is not None:
+            body["command"] = command
         result: dict[str, Any] = self._call(
-            "POST", f"/api/v1/deployments/{name}/revisions/{revision}/validations",
-            json={"passed": passed, "summary": summary})
+            "POST", f"/api/v1/deployments/{name}/revisions/{revision}/validations", json=body)
+        return result
+
+    # usage, costs and budgets
+
+    def usage(self, by: str = "team", since: str = "7d", fmt: str = "json") -> Any:
+        """Usage aggregates (a dict, or CSV text with ``fmt="csv"``)."""
+        return self._call("GET", "/api/v1/usage", params={"by": by, "since": since, "format": fmt})
+
+    def costs(self, by: str = "team", since: str = "7d", fmt: str = "json") -> Any:
+        """Cost per group (a dict, or CSV text with ``fmt="csv"``)."""
+        return self._call("GET", "/api/v1/costs", params={"by": by, "since": since, "format": fmt})
+
+    def set_budget(self, team: str, soft: float, hard: float, period: str) -> dict[str, Any]:
+        """Set a team's budget."""
+        result: dict[str, Any] = self._call("PUT", f"/api/v1/budgets/{team}",
+                                            json={"soft": soft, "hard": hard, "period": period})
+        return result
+
+    def budgets(self) -> list[dict[str, Any]]:
+        """Budgets with this period's spending."""
+        return self._get_list("/api/v1/budgets")
+
+    def delete_budget(self, team: str) -> dict[str, Any]:
+        """Remove a team's budget."""
+        result: dict[str, Any] = self._call("DELETE", f"/api/v1/budgets/{team}")
         return result
 
     def promote_environment(self, name: str, **body: Any) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +30,10 @@ class CliContext:
             return path.read_text().strip() or None
         except OSError:
             return None
+
+    def verify(self) -> ssl.SSLContext | bool:
+        """How to verify the server's certificate (the CA bundle, else the system's)."""
+        return ssl.create_default_context(cafile=self.ca_file) if self.ca_file else True
 
     def client(self) -> Client:
         """A REST client for this context."""

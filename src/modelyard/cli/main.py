@@ -15,6 +15,8 @@ from modelyard.cli.models import models_group
 from modelyard.cli.rollouts import rollouts_group
 from modelyard.cli.serve import gateway, server, up
 from modelyard.cli.tenancy import keys_group, teams_group, users_group
+from modelyard.cli.usage import budgets_group, costs_group, usage_group
+from modelyard.cli.validate import validate
 from modelyard.domain.errors import ModelyardError
 
 
@@ -35,7 +37,8 @@ def cli(ctx: click.Context, url: str | None, api_key: str | None, ca_file: str |
 for command in (up, server, gateway, models_group, deploy, deployments_group, replicas_group,
                 rollouts_group):
     cli.add_command(command)
-for command in (teams_group, users_group, keys_group, audit_group):
+for command in (teams_group, users_group, keys_group, audit_group, usage_group, costs_group,
+                budgets_group, validate):
     cli.add_command(command)
 
 

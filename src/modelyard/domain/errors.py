@@ -52,6 +52,7 @@ class ErrorCode(StrEnum):
     ROLLOUT_NOT_FOUND = "rollout_not_found"
     ROLLOUT_IN_PROGRESS = "rollout_in_progress"
     PROMOTION_BLOCKED = "promotion_blocked"
+    BUDGET_EXCEEDED = "budget_exceeded"
     INTERNAL = "internal"
 
 
@@ -94,6 +95,7 @@ ERROR_STATUS: Mapping[ErrorCode, tuple[int, str]] = MappingProxyType(
         ErrorCode.ROLLOUT_NOT_FOUND: (404, "The deployment has no rollout."),
         ErrorCode.ROLLOUT_IN_PROGRESS: (409, "A rollout is in progress; promote or abort it first."),
         ErrorCode.PROMOTION_BLOCKED: (409, "The revision has not passed its validation."),
+        ErrorCode.BUDGET_EXCEEDED: (402, "The team's budget for this period is spent."),
         ErrorCode.INTERNAL: (500, "Internal error."),
     }
 )

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
+from typing import Any
 
 from modelyard.domain.analysis import Figures, Thresholds
 from modelyard.domain.errors import InvalidTransition
@@ -220,6 +221,8 @@ class Validation:
     recorded_at: datetime
     recorded_by: str
     id: int | None = None
+    figures: Mapping[str, Any] | None = None  # a validation run's measurements and SLO results
+    command: str = ""  # the command that measured them
 
 
 def serving_revision(rollout: Rollout) -> int:

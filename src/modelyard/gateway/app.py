@@ -26,6 +26,7 @@ from modelyard.domain.errors import ErrorCode, ModelyardError, error_body, error
 from modelyard.domain.routes import RouteEntry
 from modelyard.domain.tenancy import Principal
 from modelyard.gateway.auth import authenticate
+from modelyard.gateway.metering import Meter
 from modelyard.gateway.openapi import gateway_openapi
 from modelyard.gateway.protocols import openai
 from modelyard.gateway.proxy import Proxy
@@ -69,6 +70,7 @@ class Gateway:
                            retry_after_s=settings.retry_after_s,
                            on_retry=lambda d: GATEWAY_RETRIES.labels(d).inc())
         self.traffic = Traffic(recorder or StatsRecorder())
+        self.meter = Meter(source, clock)  # usage records; the platform sets its sink
 
     def principal(self, request: Request) -> Principal:
         """Authenticate the request's key against the current table."""
@@ -96,8 +98,8 @@ class Gateway:
         target, revision = self.traffic.target(route, request.headers.get(PIN_HEADER))
         replica_id: str | None = None
         try:
-            up = await self.proxy.forward(target, request.method, request.url.path, body,
-                                          request.headers.items())
+            up = self.meter.upstream(request, route, revision, started, await self.proxy.forward(
+                target, request.method, request.url.path, body, request.headers.items()))
             status, replica_id = up.status, up.replica_id
             headers = dict(up.headers)
             if up.stream is not None:
@@ -112,6 +114,7 @@ class Gateway:
             return Response(up.body, status_code=up.status, headers=headers)
         except ModelyardError as err:
             status = err.status
+            self.meter.failed(request, route, revision, started, err)
             GATEWAY_ERRORS.labels(route.deployment, str(err.code)).inc()
             raise
         finally:

@@ -53,3 +53,25 @@ ROLLOUT_STEPS = Counter(
     "modelyard_rollout_events_total", "Rollout transitions by deployment and event.",
     ["deployment", "event"],
 )
+USAGE_RECORDS = Counter(
+    "modelyard_usage_records_total", "Usage records a gateway flushed to its sink.",
+)
+USAGE_DROPPED = Counter(
+    "modelyard_usage_dropped_total", "Usage records dropped because the queue was full.",
+)
+USAGE_QUEUE = Gauge(
+    "modelyard_usage_queue_length", "Usage records waiting in a gateway's queue.",
+)
+REPLICA_SECONDS = Counter(
+    "modelyard_replica_seconds_total",
+    "Replica time accrued by team and resource (cpu, or gpu by GPU model).",
+    ["team", "resource", "gpu_model"],
+)
+BUDGET_USED_RATIO = Gauge(
+    "modelyard_budget_used_ratio", "A team's spending this budget period over its hard limit.",
+    ["team"],
+)
+BUDGET_SPENT = Gauge(
+    "modelyard_budget_spent", "A team's spending this budget period (configured currency).",
+    ["team"],
+)

@@ -223,6 +223,57 @@ revision_validations = Table(
     Column("summary", Text, nullable=False),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
     Column("recorded_by", String(128), nullable=False),
+    Column("figures", Text),  # 0009_validation_figures: JSON of a validation run
+    Column("command", Text),
     ForeignKeyConstraint(["deployment", "revision"], ["revisions.deployment", "revisions.number"],
                          ondelete="CASCADE"),
+)
+
+
+# usage metering (migration 0007_usage): one row per request, replica time per hour bucket
+
+usage_records = Table(
+    "usage_records", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("time", DateTime(timezone=True), nullable=False, index=True),
+    Column("team", String(63), nullable=False, index=True),
+    Column("key_id", String(32), nullable=False),
+    Column("deployment", String(63), nullable=False, index=True),
+    Column("revision", Integer),
+    Column("model", String(63), nullable=False),
+    Column("model_version", Integer),
+    Column("status", Integer, nullable=False),
+    Column("latency_s", Float, nullable=False),
+    Column("prompt_tokens", Integer, nullable=False),
+    Column("completion_tokens", Integer, nullable=False),
+    Column("request_id", String(64), nullable=False),
+)
+
+resource_usage = Table(
+    "resource_usage", metadata,
+    Column("replica_id", String(80), primary_key=True),
+    Column("bucket", DateTime(timezone=True), primary_key=True),
+    Column("team", String(63), nullable=False, index=True),
+    Column("deployment", String(63), nullable=False, index=True),
+    Column("revision", Integer, nullable=False),
+    Column("model", String(63), nullable=False),
+    Column("model_version", Integer),
+    Column("gpu_model", String(63), nullable=False),
+    Column("gpus", Integer, nullable=False),
+    Column("cpu_seconds", Float, nullable=False),
+    Column("gpu_seconds", Float, nullable=False),
+    Column("accrued_until", DateTime(timezone=True), nullable=False),
+)
+
+# budgets (migration 0008_budgets): one per team; ``alerted_period`` = the period whose soft
+# limit already raised its alert event
+budgets = Table(
+    "budgets", metadata,
+    Column("team", String(63), primary_key=True),
+    Column("soft", Float, nullable=False),
+    Column("hard", Float, nullable=False),
+    Column("period", String(16), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_by", String(128), nullable=False),
+    Column("alerted_period", String(32), nullable=False, server_default=""),
 )

@@ -20,6 +20,7 @@ from modelyard.store.repositories.models import SqlModelRepository
 from modelyard.store.repositories.replicas import SqlReplicaRepository
 from modelyard.store.repositories.rollouts import SqlRolloutRepository
 from modelyard.store.repositories.teams import SqlTeamRepository
+from modelyard.store.repositories.usage import SqlUsageRepository
 from modelyard.store.schema import migrate
 
 
@@ -35,6 +36,7 @@ class UnitOfWork:
         self.teams = SqlTeamRepository(conn)
         self.audit = SqlAuditRepository(conn)
         self.rollouts = SqlRolloutRepository(conn)
+        self.usage = SqlUsageRepository(conn)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

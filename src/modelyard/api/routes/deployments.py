@@ -12,6 +12,7 @@ from fastapi.responses import PlainTextResponse
 from modelyard.api.audit_trail import Audit
 from modelyard.api.authz import Action, is_visible, require
 from modelyard.api.deps import CP, Caller
+from modelyard.api.routes.budgets import check_budget
 from modelyard.api.schemas.deployments import (
     DeploymentCreate,
     DeploymentPublic,
@@ -72,6 +73,7 @@ async def create_deployment(body: DeploymentCreate, cp: CP, who: Caller,
         if await uow.deployments.get(body.name) is not None:
             raise ModelyardError(ErrorCode.ALREADY_EXISTS, f"deployment {body.name!r} exists")
         _check_serving(cp, version.framework, body)
+        await check_budget(uow, cp, model.team)
         await asyncio.to_thread(cp.artifacts.verify, version.digest, version.artifact_name)
         now = cp.clock.now()
         settings = body.engine_settings.to_domain() if body.engine_settings else None

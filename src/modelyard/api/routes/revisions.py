@@ -151,7 +151,8 @@ async def record_validation(name: str, number: int, body: ValidationCreate, cp: 
         await _revision(uow, name, number)
         now = cp.clock.now()
         v = await uow.rollouts.add_validation(Validation(name, number, body.passed, body.summary,
-                                                         now, who.name))
+                                                         now, who.name, figures=body.figures,
+                                                         command=body.command))
         verdict = "passed" if body.passed else "failed"
         await uow.rollouts.record(HistoryEntry(name, now, HistoryKind.VALIDATION, who.name,
                                                f"revision {number} {verdict} validation: "

@@ -82,6 +82,9 @@ class ValidationCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     passed: bool
     summary: str = Field(default="", max_length=4000)
+    figures: dict[str, Any] | None = Field(
+        default=None, description="A validation run's figures and per-SLO results.")
+    command: str = Field(default="", max_length=4000, description="The command that measured them.")
 
 
 class RolloutAction(BaseModel):
@@ -127,12 +130,15 @@ class ValidationPublic(BaseModel):
     summary: str
     recorded_at: datetime
     recorded_by: str
+    figures: dict[str, Any] | None = None
+    command: str = ""
 
     @classmethod
     def from_domain(cls, v: Validation) -> ValidationPublic:
         """Build from the domain object."""
         return cls(deployment=v.deployment, revision=v.revision, passed=v.passed,
-                   summary=v.summary, recorded_at=v.recorded_at, recorded_by=v.recorded_by)
+                   summary=v.summary, recorded_at=v.recorded_at, recorded_by=v.recorded_by,
+                   figures=dict(v.figures) if v.figures is not None else None, command=v.command)
 
 
 class RolloutPublic(BaseModel):

@@ -130,7 +130,9 @@ class SqlRolloutRepository:
         """Record a validation result; return it with its id."""
         res = await self.conn.execute(insert(t.revision_validations).values(
             deployment=v.deployment, revision=v.revision, passed=v.passed, summary=v.summary,
-            recorded_at=v.recorded_at, recorded_by=v.recorded_by))
+            recorded_at=v.recorded_at, recorded_by=v.recorded_by,
+            figures=json.dumps(dict(v.figures)) if v.figures is not None else None,
+            command=v.command or None))
         key = res.inserted_primary_key
         return replace(v, id=int(key[0]) if key else None)
 
@@ -140,5 +142,6 @@ class SqlRolloutRepository:
         q = select(t.revision_validations).where(c.deployment == deployment,
                                                  c.revision == revision).order_by(c.id)
         return [Validation(r.deployment, r.revision, bool(r.passed), r.summary,
-                           utc_req(r.recorded_at), r.recorded_by, r.id)
+                           utc_req(r.recorded_at), r.recorded_by, r.id,
+                           json.loads(r.figures) if r.figures else None, r.command or "")
                 for r in await self.conn.execute(q)]

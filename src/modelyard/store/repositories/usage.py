@@ -1,0 +1,124 @@
+"""SqlUsageRepository: request usage records, replica time per hour bucket, budgets."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case, delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from modelyard.domain.costs import Budget, Period
+from modelyard.domain.usage import GroupBy, ResourceUsage, UsageRecord, UsageTotals
+from modelyard.store import tables as t
+from modelyard.store.repositories.rows import utc
+
+_U = t.usage_records.c
+_R = t.resource_usage.c
+
+
+def _group_columns(by: GroupBy, cols: Any) -> list[Any]:
+    if by == GroupBy.MODEL:
+        return [cols.model, cols.model_version]
+    if by == GroupBy.KEY:
+        return [cols.key_id]
+    return [getattr(cols, str(by))]
+
+
+def _label(row: Any, by: GroupBy) -> str:
+    if by == GroupBy.MODEL:
+        return f"{row[0]}@{row[1]}" if row[1] is not None else str(row[0])
+    return str(row[0])
+
+
+class SqlUsageRepository:
+    """Usage and budgets in SQL; records and buckets are only ever added or grown."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def add(self, records: Sequence[UsageRecord]) -> None:
+        """Insert a batch of usage records."""
+        if not records:
+            return
+        await self.conn.execute(insert(t.usage_records), [
+            {"time": r.time, "team": r.team, "key_id": r.key_id, "deployment": r.deployment,
+             "revision": r.revision, "model": r.model, "model_version": r.model_version,
+             "status": r.status, "latency_s": r.latency_s, "prompt_tokens": r.prompt_tokens,
+             "completion_tokens": r.completion_tokens, "request_id": r.request_id}
+            for r in records])
+
+    async def totals(self, by: GroupBy, since: datetime,
+                     team: str | None = None) -> list[UsageTotals]:
+        """Requests, errors, tokens and latency per group since ``since``."""
+        group = _group_columns(by, _U)
+        errors = func.sum(case(((_U.status == 0) | (_U.status >= 500), 1), else_=0))
+        q = select(*group, func.count(), errors, func.sum(_U.prompt_tokens),
+                   func.sum(_U.completion_tokens), func.sum(_U.latency_s)).where(
+            _U.time >= since).group_by(*group)
+        if team is not None:
+            q = q.where(_U.team == team)
+        rows = (await self.conn.execute(q)).all()
+        out = [UsageTotals(_label(r, by), int(r[-5]), int(r[-4] or 0), int(r[-3] or 0),
+                           int(r[-2] or 0), float(r[-1] or 0.0)) for r in rows]
+        return sorted(out, key=lambda u: u.key)
+
+    async def watermark(self, replica_id: str) -> datetime | None:
+        """Up to when ``replica_id``'s time is accrued."""
+        q = select(func.max(_R.accrued_until)).where(_R.replica_id == replica_id)
+        return utc((await self.conn.execute(q)).scalar())
+
+    async def accrue(self, u: ResourceUsage) -> None:
+        """Add ``u``'s seconds to its bucket (created when missing)."""
+        res = await self.conn.execute(update(t.resource_usage).where(
+            _R.replica_id == u.replica_id, _R.bucket == u.bucket).values(
+            cpu_seconds=_R.cpu_seconds + u.cpu_seconds,
+            gpu_seconds=_R.gpu_seconds + u.gpu_seconds, accrued_until=u.accrued_until))
+        if res.rowcount == 0:
+            await self.conn.execute(insert(t.resource_usage).values(
+                replica_id=u.replica_id, bucket=u.bucket, team=u.team, deployment=u.deployment,
+                revision=u.revision, model=u.model, model_version=u.model_version,
+                gpu_model=u.gpu_model, gpus=u.gpus, cpu_seconds=u.cpu_seconds,
+                gpu_seconds=u.gpu_seconds, accrued_until=u.accrued_until))
+
+    async def resource_totals(self, by: GroupBy, since: datetime,
+                              team: str | None = None) -> list[tuple[str, str, float, float]]:
+        """(group, GPU model, CPU-seconds, GPU-seconds) from the buckets at or after ``since``."""
+        if by == GroupBy.KEY:
+            return []  # replica time belongs to deployments, not keys
+        group = _group_columns(by, _R)
+        q = select(*group, _R.gpu_model, func.sum(_R.cpu_seconds), func.sum(_R.gpu_seconds)).where(
+            _R.bucket >= since.replace(minute=0, second=0, microsecond=0)).group_by(
+            *group, _R.gpu_model)
+        if team is not None:
+            q = q.where(_R.team == team)
+        return [(_label(r, by), str(r[-3]), float(r[-2] or 0), float(r[-1] or 0))
+                for r in (await self.conn.execute(q)).all()]
+
+    async def budgets(self) -> list[tuple[Budget, str]]:
+        """Every budget with the period whose soft alert was raised."""
+        rows = await self.conn.execute(select(t.budgets).order_by(t.budgets.c.team))
+        return [(Budget(r.team, r.soft, r.hard, Period(r.period)), r.alerted_period) for r in rows]
+
+    async def budget(self, team: str) -> Budget | None:
+        """The team's budget, if any."""
+        row = (await self.conn.execute(select(t.budgets).where(t.budgets.c.team == team))).first()
+        return Budget(row.team, row.soft, row.hard, Period(row.period)) if row else None
+
+    async def set_budget(self, b: Budget, now: datetime, actor: str) -> None:
+        """Create or replace the team's budget."""
+        await self.conn.execute(delete(t.budgets).where(t.budgets.c.team == b.team))
+        await self.conn.execute(insert(t.budgets).values(
+            team=b.team, soft=b.soft, hard=b.hard, period=str(b.period), updated_at=now,
+            updated_by=actor, alerted_period=""))
+
+    async def delete_budget(self, team: str) -> bool:
+        """Remove the team's budget; False when it had none."""
+        res = await self.conn.execute(delete(t.budgets).where(t.budgets.c.team == team))
+        return bool(res.rowcount)
+
+    async def mark_alerted(self, team: str, period: str) -> None:
+        """Remember that ``period``'s soft alert was raised."""
+        await self.conn.execute(update(t.budgets).where(t.budgets.c.team == team).values(
+            alerted_period=period))
