@@ -1,0 +1,85 @@
+"""Usage records, replica-time accrual, costs and budgets on real SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from modelyard.controllers.metering import ResourceMeter, StoreUsageSink, team_spend
+from modelyard.domain.clock import FakeClock
+from modelyard.domain.costs import Budget, BudgetState, Period, Prices
+from modelyard.domain.deployments import Deployment, Environment, Revision, RevisionSpec
+from modelyard.domain.ids import ReplicaId
+from modelyard.domain.replicas import Replica, ReplicaState
+from modelyard.domain.usage import GroupBy, UsageRecord, aggregate
+from modelyard.store.unit_of_work import Store
+from tests.support.databases import database_url
+
+T0 = datetime(2026, 3, 1, 12, 40, tzinfo=UTC)
+SPEC = RevisionSpec("iris", 3, None, "sklearn", "sha256:" + "a" * 64, "m.joblib")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    with database_url(request.param, tmp_path) as url:
+        s = Store(url)
+        await asyncio.to_thread(s.migrate)
+        try:
+            yield s
+        finally:
+            await s.close()
+
+
+async def _deployment(store: Store, name: str = "d", team: str = "t") -> None:
+    async with store.uow() as uow:
+        await uow.deployments.add(Deployment(name, team, Environment.PRODUCTION, 1, 1, T0, T0),
+                                  Revision(name, 1, SPEC, T0, "me", ""))
+
+
+async def test_usage_records_aggregate_like_the_pure_reference(store: Store) -> None:
+    await _deployment(store)
+    recs = [UsageRecord(T0, "t", f"k{i % 2}", "d", 1, "iris", 500 if i == 3 else 200, 0.01 * i,
+                        i, 2 * i) for i in range(6)]
+    old = UsageRecord(datetime(2026, 1, 1, tzinfo=UTC), "t", "k0", "d", 1, "iris", 200, 1.0)
+    await StoreUsageSink(store).write([*recs, old])  # the sink fills in model versions
+    filled = [replace(r, model_version=3) for r in recs]
+    async with store.uow() as uow:
+        for by in GroupBy:
+            got = await uow.usage.totals(by, datetime(2026, 3, 1, tzinfo=UTC))
+            want = aggregate(filled, by)
+            assert [(u.key, u.requests, u.errors, u.prompt_tokens, u.completion_tokens)
+                    for u in got] == [(u.key, u.requests, u.errors, u.prompt_tokens,
+                                       u.completion_tokens) for u in want]
+            assert sum(u.latency_s_sum for u in got) == pytest.approx(0.15)
+        assert [u.key for u in await uow.usage.totals(GroupBy.MODEL, T0)] == ["iris@3"]
+        assert await uow.usage.totals(GroupBy.TEAM, T0, team="other") == []
+
+
+async def test_replica_time_accrues_into_cost_with_a_fake_clock(store: Store) -> None:
+    await _deployment(store)
+    clock = FakeClock(T0)
+    async with store.uow() as uow:
+        await uow.replicas.add(Replica(ReplicaId("d-1"), "d", 1, ReplicaState.READY, T0, T0))
+        await uow.usage.set_budget(Budget("t", soft=0.2, hard=1.0, period=Period.MONTH), T0, "me")
+    prices = Prices(cpu_hour=0.1)
+    meter = ResourceMeter(store, clock, prices, interval_s=60)
+    clock.advance(30 * 60)  # 12:40 → 13:10, accrued in two passes
+    await meter.reconcile("all")
+    clock.advance(2 * 3600)  # → 15:10
+    await meter.reconcile("all")
+    async with store.uow() as uow:
+        rows = await uow.usage.resource_totals(GroupBy.DEPLOYMENT, T0)
+        assert rows == [("d", "", pytest.approx(9000.0), 0.0)]
+        assert (await uow.usage.resource_totals(GroupBy.MODEL, T0))[0][0] == "iris@3"
+        spend = await team_spend(uow, "t", datetime(2026, 3, 1, tzinfo=UTC), prices)
+        assert spend == pytest.approx(2.5 * 0.1)
+    verdicts = await meter.judge_budgets(clock.now())
+    assert verdicts[0].state == BudgetState.SOFT_EXCEEDED
+    async with store.uow() as uow:
+        assert (await uow.usage.budgets())[0][1] == "2026-03"  # alerted once this period
+        assert await uow.usage.delete_budget("t") and not await uow.usage.delete_budget("t")
