@@ -24,6 +24,7 @@ from modelyard.backends.local import LocalBackend
 from modelyard.config import Settings
 from modelyard.controllers.base import Reconciler
 from modelyard.controllers.deployments import DeploymentController
+from modelyard.controllers.drift import DriftConfig, DriftController
 from modelyard.controllers.engine_metrics import EngineMetricsScraper
 from modelyard.controllers.manager import Manager
 from modelyard.controllers.metering import ResourceMeter, StoreUsageSink
@@ -42,7 +43,9 @@ from modelyard.domain.tenancy import DEFAULT_TEAM, ApiKey, Role, generate_key
 from modelyard.gateway.app import Gateway, build_gateway_app
 from modelyard.gateway.metering import HttpUsageSink
 from modelyard.gateway.route_watch import HttpRouteWatcher, RouteSource, tls_verify
+from modelyard.gateway.sampling import Sampler
 from modelyard.gateway.stats import StatsReporter
+from modelyard.observability.drift import Thresholds
 from modelyard.observability.endpoints import ops_routes
 from modelyard.registry.artifacts import LocalArtifactStore, UploadArea
 from modelyard.registry.service import RegistryService
@@ -122,13 +125,16 @@ class Platform:
         meter = self.gateway.meter
         meter.batch_size, meter.max_queue = m.batch_size, m.max_queue
         meter.flush_interval_s = m.flush_interval_s
+        d = self.settings.drift
+        if d.sample_rate > 0:
+            meter.sampler = Sampler(self.clock, rate=d.sample_rate, max_queue=d.max_queue)
         if self.cp is not None:
-            meter.sink = self.cp.usage_sink
+            meter.sink = meter.sample_sink = self.cp.usage_sink
         else:
             assert api_key is not None
             self.usage_http = HttpUsageSink(self.settings.gateway.server_url, api_key,
                                             verify=tls_verify(self.settings.gateway.ca_file or None))
-            meter.sink = self.usage_http
+            meter.sink = meter.sample_sink = self.usage_http
 
     def _build_server(self) -> None:
         s = self.settings
@@ -156,6 +162,11 @@ class Platform:
             RoutingController(self.store, self.feed, self.clock),
             self.engine_metrics,
             ResourceMeter(self.store, self.clock, prices, interval_s=s.metering.accrue_interval_s),
+            DriftController(self.store, self.clock, DriftConfig(
+                s.drift.window_size, s.drift.reference_size, s.drift.keep_samples,
+                s.drift.interval_s, Thresholds(s.drift.psi_threshold, s.drift.ks_alpha,
+                                               s.drift.min_samples),
+                llm_window_s=s.drift.llm_window_s)),
         ]
         self.manager = Manager(observed, reconcilers, resync_s=s.controllers.resync_s)
         self.cp = ControlPlane(

@@ -92,6 +92,24 @@ class CostSettings(BaseModel):
     cpu_hour: float = Field(0.05, description="Price per replica CPU-hour.")
 
 
+class DriftSettings(BaseModel):
+    """Sampling of tabular traffic and the drift controller."""
+
+    sample_rate: float = Field(0.1, ge=0, le=1,
+                               description="Share of tabular requests a gateway samples (0 = off).")
+    max_queue: int = Field(10_000, description="Samples a gateway holds before dropping.")
+    keep_samples: int = Field(20_000, description="Samples kept per deployment in the store.")
+    window_size: int = Field(500, description="Newest samples compared with the reference.")
+    reference_size: int = Field(500, description="Samples taken as the reference when none "
+                                                 "was registered (the first window of traffic).")
+    min_samples: int = Field(50, description="Samples a window needs before it is judged.")
+    psi_threshold: float = Field(0.25, description="PSI at or above which a feature drifted.")
+    ks_alpha: float = Field(0.001, description="KS p-value below which a feature drifted.")
+    interval_s: float = Field(10.0, description="How often each deployment is judged.")
+    llm_window_s: float = Field(3600.0, description="LLM routes: the window compared with "
+                                                    "the one before it.")
+
+
 class Settings(BaseSettings):
     """The whole configuration tree."""
 
@@ -106,6 +124,7 @@ class Settings(BaseSettings):
     rollouts: RolloutSettings = RolloutSettings()
     metering: MeteringSettings = MeteringSettings()
     costs: CostSettings = CostSettings()
+    drift: DriftSettings = DriftSettings()
 
     @classmethod
     def load(cls, home: Path | None = None) -> Settings:

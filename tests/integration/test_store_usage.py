@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,6 +17,7 @@ from modelyard.domain.deployments import Deployment, Environment, Revision, Revi
 from modelyard.domain.ids import ReplicaId
 from modelyard.domain.replicas import Replica, ReplicaState
 from modelyard.domain.usage import GroupBy, UsageRecord, aggregate
+from modelyard.store.repositories.audit import AuditFilter
 from modelyard.store.unit_of_work import Store
 from tests.support.databases import database_url
 
@@ -83,3 +84,41 @@ async def test_replica_time_accrues_into_cost_with_a_fake_clock(store: Store) ->
     async with store.uow() as uow:
         assert (await uow.usage.budgets())[0][1] == "2026-03"  # alerted once this period
         assert await uow.usage.delete_budget("t") and not await uow.usage.delete_budget("t")
+
+
+async def test_drift_controller_judges_llm_routes_from_usage(store: Store) -> None:
+    from modelyard.controllers.drift import DriftConfig, DriftController
+    from modelyard.observability.drift import Thresholds
+
+    llm = replace(SPEC, model="llama", framework="transformers")
+    async with store.uow() as uow:
+        await uow.deployments.add(Deployment("chat", "t", Environment.PRODUCTION, 1, 1, T0, T0),
+                                  Revision("chat", 1, llm, T0, "me", ""))
+    clock = FakeClock(T0)
+    ctl = DriftController(store, clock, DriftConfig(interval_s=0, llm_window_s=600,
+                                                    thresholds=Thresholds(min_samples=30)))
+    assert await ctl.keys() == ["chat"]
+
+    def window(start: datetime, completion: int, failing: int) -> list[UsageRecord]:
+        return [UsageRecord(start + timedelta(seconds=i), "t", "k", "chat", 1, "llama",
+                            500 if i < failing else 200, 0.1, 40 + i % 7, completion + i % 5)
+                for i in range(60)]
+
+    sink = StoreUsageSink(store)
+    await sink.write(window(T0, 20, 0) + window(T0 + timedelta(seconds=600), 20, 1))
+    clock.advance(1200)
+    await ctl.reconcile("chat")
+    async with store.uow() as uow:
+        at, drifted, report = await uow.drift.report("chat")  # type: ignore[misc]
+        assert not drifted and report["state"] == "stable" and report["window"] == 60
+        assert report["error_rate"]["current"] == pytest.approx(1 / 60, abs=1e-6)
+    await sink.write(window(T0 + timedelta(seconds=1200), 80, 12))
+    clock.advance(600)
+    await ctl.reconcile("chat")
+    async with store.uow() as uow:
+        _, drifted, report = await uow.drift.report("chat")  # type: ignore[misc]
+        assert drifted
+        assert {f["name"] for f in report["features"] if f["drifted"]} == {
+            "completion_tokens", "error_rate"}
+        events = [e for e in await uow.audit.list(AuditFilter(action="drift.detected"))]
+        assert len(events) == 1

@@ -19,6 +19,7 @@ from modelyard.api.routes import (
     audit,
     budgets,
     deployments,
+    drift,
     keys,
     models,
     revisions,
@@ -72,7 +73,7 @@ def build_api_app(cp: ControlPlane) -> FastAPI:
     app.state.cp = cp
     # every route passes the policy table (api/policy.py) before its handler runs
     for module in (models, deployments, revisions, rollouts, system, teams, keys, audit, usage,
-                   budgets):
+                   budgets, drift):
         app.include_router(module.router, prefix=PREFIX, dependencies=[Depends(authorize)])
     install_openapi(app)
     app.add_middleware(RejectNul)

@@ -70,6 +70,10 @@ RULES: Mapping[tuple[str, str], Rule] = MappingProxyType({
     ("PUT", "/budgets/{team}"): R(Action.ADMIN, "budget.set"),
     ("GET", "/budgets"): R(Action.READ, "budget.list"),
     ("DELETE", "/budgets/{team}"): R(Action.ADMIN, "budget.delete"),
+    ("POST", "/drift/samples"): R(Action.ADMIN, "drift.samples.report"),
+    ("PUT", "/models/{name}/versions/{version}/reference"):
+        R(Action.WRITE_MODEL, "model.reference.set"),
+    ("GET", "/deployments/{name}/drift"): R(Action.READ, "drift.get"),
     ("GET", "/routes"): R(Action.ADMIN, "routes.watch"),
     ("GET", "/whoami"): R(Action.ANY, "whoami"),
     ("POST", "/teams"): R(Action.ADMIN, "team.create"),

@@ -230,6 +230,21 @@ class Client:
             "POST", f"/api/v1/deployments/{name}/revisions/{revision}/validations", json=body)
         return result
 
+    # drift
+
+    def set_reference(self, name: str, version: int, columns: list[str],
+                      rows: list[list[float]]) -> dict[str, Any]:
+        """Register a model version's reference data."""
+        result: dict[str, Any] = self._call(
+            "PUT", f"/api/v1/models/{name}/versions/{version}/reference",
+            json={"columns": columns, "rows": rows})
+        return result
+
+    def drift(self, name: str) -> dict[str, Any]:
+        """The latest drift report of a deployment."""
+        result: dict[str, Any] = self._call("GET", f"/api/v1/deployments/{name}/drift")
+        return result
+
     # usage, costs and budgets
 
     def usage(self, by: str = "team", since: str = "7d", fmt: str = "json") -> Any:

@@ -11,6 +11,7 @@ from modelyard import __version__
 from modelyard.cli.audit import audit_group
 from modelyard.cli.context import CliContext, default_context
 from modelyard.cli.deploy import deploy, deployments_group, replicas_group
+from modelyard.cli.drift import drift_group
 from modelyard.cli.models import models_group
 from modelyard.cli.rollouts import rollouts_group
 from modelyard.cli.serve import gateway, server, up
@@ -38,7 +39,7 @@ for command in (up, server, gateway, models_group, deploy, deployments_group, re
                 rollouts_group):
     cli.add_command(command)
 for command in (teams_group, users_group, keys_group, audit_group, usage_group, costs_group,
-                budgets_group, validate):
+                budgets_group, validate, drift_group):
     cli.add_command(command)
 
 

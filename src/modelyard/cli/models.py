@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import click
 
 from modelyard.cli.context import CliContext, pass_ctx
 from modelyard.cli.output import emit_json, emit_table, output_option
+
+
+def read_reference(path: Path) -> tuple[list[str], list[list[float]]]:
+    """Columns and numeric rows of a CSV with a header row."""
+    with path.open(newline="") as fh:
+        reader = csv.reader(fh)
+        columns = next(reader, [])
+        try:
+            rows = [[float(x) for x in row] for row in reader if row]
+        except ValueError as exc:
+            raise click.BadParameter(f"{path}: {exc}", param_hint="--reference") from None
+    if not columns or not rows:
+        raise click.BadParameter(f"{path} needs a header row and data rows",
+                                 param_hint="--reference")
+    return columns, rows
 
 
 def _parse_tags(tags: tuple[str, ...]) -> dict[str, str]:
@@ -33,13 +49,20 @@ def models_group() -> None:
 @click.option("--task", default="classification", show_default=True)
 @click.option("--tag", "tags", multiple=True, help="key=value, repeatable.")
 @click.option("--description", default="")
+@click.option("--reference", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="CSV of reference inputs (header row) drift is judged against.")
 @output_option
 @pass_ctx
 def register(ctx: CliContext, name: str, path: Path, framework: str | None, task: str,
-             tags: tuple[str, ...], description: str, output: str) -> None:
+             tags: tuple[str, ...], description: str, reference: Path | None,
+             output: str) -> None:
     """Upload PATH and register it as the next version of NAME."""
-    v = ctx.client().register(name, path, framework=framework, task=task,
-                              tags=_parse_tags(tags), description=description)
+    client = ctx.client()
+    v = client.register(name, path, framework=framework, task=task,
+                        tags=_parse_tags(tags), description=description)
+    if reference is not None:
+        columns, rows = read_reference(reference)
+        v["reference"] = client.set_reference(name, int(v["version"]), columns, rows)
     if output == "json":
         emit_json(v)
     else:

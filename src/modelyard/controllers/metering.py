@@ -30,6 +30,7 @@ from modelyard.domain.costs import (
     period_label,
     period_start,
 )
+from modelyard.domain.drift import DriftSample
 from modelyard.domain.replicas import Replica, ReplicaState
 from modelyard.domain.usage import GroupBy, ResourceUsage, UsageRecord, accrue
 from modelyard.observability.metrics import BUDGET_SPENT, BUDGET_USED_RATIO, REPLICA_SECONDS
@@ -61,6 +62,11 @@ class StoreUsageSink:
                 r, model_version=await self._version(uow, r.deployment, r.revision))
                 for r in records]
             await uow.usage.add(filled)
+
+    async def write_samples(self, samples: Sequence[DriftSample]) -> None:
+        """Store one batch of drift samples."""
+        async with self.store.uow() as uow:
+            await uow.drift.add_samples(samples)
 
 
 async def team_spend(uow: UnitOfWork, team: str, since: datetime, prices: Prices) -> float:

@@ -42,7 +42,7 @@ class Slo:
 
     def __str__(self) -> str:
         if self.metric in RATIOS:
-            return f"{self.metric}{self.op}{self.threshold:.4g}"
+            return f"{self.metric}{self.op}{self.threshold * 100:g}%"
         if self.metric in RATES:
             return f"{self.metric}{self.op}{self.threshold:g}/s"
         return f"{self.metric}{self.op}{self.threshold * 1000:g}ms"

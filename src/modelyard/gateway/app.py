@@ -99,7 +99,7 @@ class Gateway:
         replica_id: str | None = None
         try:
             up = self.meter.upstream(request, route, revision, started, await self.proxy.forward(
-                target, request.method, request.url.path, body, request.headers.items()))
+                target, request.method, request.url.path, body, request.headers.items()), body)
             status, replica_id = up.status, up.replica_id
             headers = dict(up.headers)
             if up.stream is not None:

@@ -26,6 +26,7 @@ import httpx
 from starlette.requests import Request
 
 from modelyard.domain.clock import Clock
+from modelyard.domain.drift import DriftSample
 from modelyard.domain.errors import ModelyardError
 from modelyard.domain.routes import RouteEntry
 from modelyard.domain.tenancy import prefix_of
@@ -33,6 +34,7 @@ from modelyard.domain.usage import UsageRecord
 from modelyard.gateway.auth import bearer_token
 from modelyard.gateway.proxy import Upstream
 from modelyard.gateway.route_watch import RouteSource
+from modelyard.gateway.sampling import Sampler, SampleSink
 from modelyard.gateway.tokens import StreamCounter, tokens_of_body
 from modelyard.observability.metrics import USAGE_DROPPED, USAGE_QUEUE, USAGE_RECORDS
 
@@ -60,6 +62,12 @@ class HttpUsageSink:
     async def write(self, records: Sequence[UsageRecord]) -> None:
         """Send one batch."""
         resp = await self._client.post(self.url, json={"records": [r.to_json() for r in records]})
+        resp.raise_for_status()
+
+    async def write_samples(self, samples: Sequence[DriftSample]) -> None:
+        """Send one batch of drift samples (``POST /api/v1/drift/samples``)."""
+        resp = await self._client.post(self.url.replace("/usage", "/drift/samples"),
+                                       json={"samples": [s.to_json() for s in samples]})
         resp.raise_for_status()
 
     async def aclose(self) -> None:
@@ -90,6 +98,8 @@ class Meter:
         self._full = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.dropped = 0
+        self.sampler: Sampler | None = None  # drift samples of tabular answers, when enabled
+        self.sample_sink: SampleSink | None = None
 
     def emit(self, record: UsageRecord) -> None:
         """Queue one record (dropped and counted when the queue is full)."""
@@ -110,13 +120,18 @@ class Meter:
                            request_id=request.headers.get("x-request-id", "")[:64])
 
     def upstream(self, request: Request, route: RouteEntry, revision: int | None,
-                 started: float, up: Upstream) -> Upstream:
-        """Record an answer from a replica; a stream is recorded when it ends."""
+                 started: float, up: Upstream, body: bytes = b"") -> Upstream:
+        """Record an answer from a replica; a stream is recorded when it ends.
+
+        ``body`` is the request's: tabular requests are offered to the drift sampler.
+        """
         served = revision if revision is not None else next(
             (e.revision for e in route.endpoints if e.replica_id == up.replica_id), None)
         if up.stream is None:
             self.emit(self._record(request, route, served, up.status,
                                    time.perf_counter() - started, tokens_of_body(up.body)))
+            if self.sampler is not None and up.status == 200 and body:
+                self.sampler.offer(route.deployment, served, body, up.body)
             return up
         return replace(up, stream=self._counted(up.stream, request, route, served, started,
                                                 up.status))
@@ -162,9 +177,20 @@ class Meter:
             try:
                 while await self.flush_once() == self.batch_size:
                     pass
+                await self._flush_samples()
             except Exception as exc:
                 logger.warning("usage flush failed; kept for the next try",
                                extra={"error": type(exc).__name__, "queued": len(self._queue)})
+
+    async def _flush_samples(self) -> None:
+        if self.sampler is not None and self.sample_sink is not None:
+            while await self.sampler.flush_once(self.sample_sink) == self.sampler.batch_size:
+                pass
+
+    def _pending(self) -> bool:
+        usage = bool(self._queue) and self.sink is not None
+        samples = self.sampler is not None and self.sample_sink is not None and len(self.sampler) > 0
+        return usage or samples
 
     def start(self) -> None:
         """Start flushing as an owned task."""
@@ -179,9 +205,10 @@ class Meter:
                 await self._task
             self._task = None
         deadline = time.monotonic() + timeout_s
-        while self._queue and self.sink is not None and time.monotonic() < deadline:
+        while self._pending() and time.monotonic() < deadline:
             try:
                 await self.flush_once()
+                await self._flush_samples()
             except Exception as exc:
                 logger.warning("usage flush at stop failed", extra={"error": type(exc).__name__})
                 await asyncio.sleep(0.2)

@@ -75,3 +75,23 @@ BUDGET_SPENT = Gauge(
     "modelyard_budget_spent", "A team's spending this budget period (configured currency).",
     ["team"],
 )
+DRIFT_SAMPLES_DROPPED = Counter(
+    "modelyard_drift_samples_dropped_total",
+    "Drift samples dropped because the gateway's sample queue was full.",
+)
+DRIFT_PSI = Gauge(
+    "modelyard_drift_psi", "Population stability index of a feature (or the prediction) "
+    "in the latest window against the reference.", ["deployment", "feature"],
+)
+DRIFT_KS = Gauge(
+    "modelyard_drift_ks_statistic", "Kolmogorov-Smirnov statistic of a feature (or the "
+    "prediction) in the latest window against the reference.", ["deployment", "feature"],
+)
+DRIFT_DETECTED = Gauge(
+    "modelyard_drift_detected", "1 when the latest window of a deployment drifted, else 0.",
+    ["deployment"],
+)
+DRIFT_EVENTS = Counter(
+    "modelyard_drift_events_total", "Drift events raised (a deployment started drifting).",
+    ["deployment"],
+)

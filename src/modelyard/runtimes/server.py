@@ -35,6 +35,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from modelyard.domain.errors import ErrorCode, ModelyardError
+from modelyard.observability.logging import configure_logging
 from modelyard.registry.digests import verify_path
 from modelyard.runtimes import jobs
 from modelyard.runtimes.batching import DEFAULT_MAX_QUEUE, Batcher, BatchSettings
@@ -47,6 +48,7 @@ from modelyard.runtimes.protocol import (
     GenerationRuntime,
     TensorRuntime,
 )
+from modelyard.runtimes.request_log import RequestIdFilter, RequestLog
 from modelyard.runtimes.row_batching import rows_of, tensor_forward
 from modelyard.runtimes.tensor_api import ModelIdentity, TensorApi
 
@@ -172,8 +174,9 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point of a replica process."""
     import uvicorn
 
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging("INFO", json_lines=True)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RequestIdFilter())
     config, fd, port = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         runtime = load_runtime(config)
@@ -188,7 +191,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(EXIT_LOAD_FAILED)
     logger.info("model loaded", extra={"model": config.model_name})
     kwargs: dict[str, Any] = {"fd": fd} if fd is not None else {"host": "127.0.0.1", "port": port}
-    uvicorn.run(app, log_level="warning", access_log=False,
+    uvicorn.run(RequestLog(app), log_level="warning", access_log=False, log_config=None,
                 timeout_graceful_shutdown=10, **kwargs)
 
 

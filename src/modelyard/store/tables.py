@@ -277,3 +277,35 @@ budgets = Table(
     Column("updated_by", String(128), nullable=False),
     Column("alerted_period", String(32), nullable=False, server_default=""),
 )
+
+# drift (migration 0010_drift): sampled rows, reference data per model version, latest verdict
+
+drift_samples = Table(
+    "drift_samples", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("time", DateTime(timezone=True), nullable=False),
+    Column("deployment", String(63), nullable=False, index=True),
+    Column("revision", Integer),
+    Column("features", Text, nullable=False),
+    Column("prediction", Float),
+)
+
+drift_references = Table(
+    "drift_references", metadata,
+    Column("model", String(63), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("columns", Text, nullable=False),
+    Column("rows", Text, nullable=False),
+    Column("predictions", Text, nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_sample_id", BigInteger),
+)
+
+drift_status = Table(
+    "drift_status", metadata,
+    Column("deployment", String(63), primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("drifted", Boolean, nullable=False),
+    Column("report", Text, nullable=False),
+)

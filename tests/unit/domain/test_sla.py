@@ -14,7 +14,7 @@ def test_parse_sla_units() -> None:
     assert slos == (Slo("p95", "<", pytest.approx(0.2)), Slo("error_rate", "<", 0.01),
                     Slo("ttft_p95", "<", 0.5), Slo("tpot_p95", "<=", pytest.approx(0.05)),
                     Slo("throughput", ">", 10.0))
-    assert str(slos[0]) == "p95<200ms" and str(slos[1]) == "error_rate<0.01"
+    assert str(slos[0]) == "p95<200ms" and str(slos[1]) == "error_rate<1%"
 
 
 @pytest.mark.parametrize("bad", ["", "p95", "p95<200", "latency<2ms", "error_rate<3ms",

@@ -64,6 +64,13 @@ class SqlUsageRepository:
                            int(r[-2] or 0), float(r[-1] or 0.0)) for r in rows]
         return sorted(out, key=lambda u: u.key)
 
+    async def requests(self, deployment: str, since: datetime,
+                       until: datetime) -> list[tuple[int, int, bool]]:
+        """(prompt tokens, completion tokens, failed) of each request in ``[since, until)``."""
+        q = select(_U.prompt_tokens, _U.completion_tokens, _U.status).where(
+            _U.deployment == deployment, _U.time >= since, _U.time < until)
+        return [(int(p), int(c), s == 0 or s >= 500) for p, c, s in await self.conn.execute(q)]
+
     async def watermark(self, replica_id: str) -> datetime | None:
         """Up to when ``replica_id``'s time is accrued."""
         q = select(func.max(_R.accrued_until)).where(_R.replica_id == replica_id)
