@@ -103,7 +103,8 @@ def test_separate_gateway_posts_usage_and_flushes_on_stop(
     home = tmp_path / "home"
     server = PlatformProcess(home, "server").start()
     gateway = PlatformProcess(tmp_path / "gw", "gateway", extra=["--server", server.url],
-                              env={"MODELYARD_API_KEY": server.key, **NEVER})
+                              env={"MODELYARD_API_KEY": server.key, **NEVER,
+                                   "MODELYARD_DRIFT__SAMPLE_RATE": "1"})
     try:
         gateway.start()
         c = server.client()
@@ -120,6 +121,7 @@ def test_separate_gateway_posts_usage_and_flushes_on_stop(
                     sent += 1
             gateway.stop(signal.SIGTERM)
             assert _rows(server, "deployment")["iris"]["requests"] == sent
+            assert server.client().drift("iris")["samples"] == sent  # one row per request
             gateway.start()
     finally:
         gateway.stop()

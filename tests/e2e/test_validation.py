@@ -60,8 +60,14 @@ def _validate(p: PlatformProcess, name: str, sla: str, *extra: str) -> tuple[int
     return done.returncode, json.loads(done.stdout)
 
 
-def test_passing_validation_is_recorded_and_opens_the_gate(yard: PlatformProcess) -> None:
-    rc, report = _validate(yard, "fast-stage", "p95<200ms,error_rate<1%")
+def test_passing_validation_is_recorded_and_opens_the_gate(yard: PlatformProcess,
+                                                           tmp_path: Path) -> None:
+    x, _ = load_iris(return_X_y=True)
+    dataset = tmp_path / "recorded.jsonl"  # recorded inputs instead of synthetic ones
+    dataset.write_text("".join(json.dumps({"inputs": [{"name": "x", "shape": [1, 4],
+                                                       "datatype": "FP64", "data": row.tolist()}]})
+                               + "\n" for row in x[:50]))
+    rc, report = _validate(yard, "fast-stage", "p95<200ms,error_rate<1%", "--dataset", str(dataset))
     assert rc == 0 and report["passed"] is True, report
     figures = report["figures"]
     assert figures["requests"] > 20 and figures["failed"] == 0
@@ -71,18 +77,21 @@ def test_passing_validation_is_recorded_and_opens_the_gate(yard: PlatformProcess
         "/api/v1/deployments/fast-stage/revisions/1/validations").json()[-1]
     assert recorded["passed"] is True and recorded["figures"]["slos"][0]["objective"] == "p95<200ms"
     assert recorded["command"].startswith("modelyard validate fast-stage --concurrency 4")
+    assert "--dataset" in recorded["command"]
     out = cli_json(yard.url, yard.key, "deployments", "promote", "fast-stage", "--to", "fast-prod")
     assert "passed" in out["gate"]
     yard.client().delete_deployment("fast-prod")
 
 
 def test_failing_validation_blocks_promotion(yard: PlatformProcess) -> None:
-    rc, report = _validate(yard, "slow-stage", "p95<30ms,error_rate<1%")
+    # open loop: Poisson arrivals at 40/s, at most 4 in flight
+    rc, report = _validate(yard, "slow-stage", "p95<30ms,error_rate<1%", "--rate", "40")
     assert rc == 3 and report["passed"] is False
     results = {s["metric"]: s for s in report["slos"]}  # type: ignore[union-attr]
     assert results["p95"]["passed"] is False and results["p95"]["value"] >= 0.05
     assert results["error_rate"]["passed"] is True
     assert report["figures"]["goodput_rps"] == 0  # type: ignore[index]
+    assert "--rate 40.0" in str(report["command"])
     blocked = run_cli(yard.url, yard.key, "deployments", "promote", "slow-stage", "--to",
                       "slow-prod", check=False)
     assert blocked.returncode == 1 and "promotion_blocked" in blocked.stderr

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import insert
 
 from modelyard.controllers.metering import ResourceMeter, StoreUsageSink, team_spend
 from modelyard.domain.clock import FakeClock
@@ -17,6 +18,7 @@ from modelyard.domain.deployments import Deployment, Environment, Revision, Revi
 from modelyard.domain.ids import ReplicaId
 from modelyard.domain.replicas import Replica, ReplicaState
 from modelyard.domain.usage import GroupBy, UsageRecord, aggregate
+from modelyard.store import tables as t
 from modelyard.store.repositories.audit import AuditFilter
 from modelyard.store.unit_of_work import Store
 from tests.support.databases import database_url
@@ -50,7 +52,7 @@ async def test_usage_records_aggregate_like_the_pure_reference(store: Store) -> 
     await StoreUsageSink(store).write([*recs, old])  # the sink fills in model versions
     filled = [replace(r, model_version=3) for r in recs]
     async with store.uow() as uow:
-        for by in GroupBy:
+        for by in (GroupBy.TEAM, GroupBy.DEPLOYMENT, GroupBy.KEY, GroupBy.MODEL):
             got = await uow.usage.totals(by, datetime(2026, 3, 1, tzinfo=UTC))
             want = aggregate(filled, by)
             assert [(u.key, u.requests, u.errors, u.prompt_tokens, u.completion_tokens)
@@ -59,6 +61,16 @@ async def test_usage_records_aggregate_like_the_pure_reference(store: Store) -> 
             assert sum(u.latency_s_sum for u in got) == pytest.approx(0.15)
         assert [u.key for u in await uow.usage.totals(GroupBy.MODEL, T0)] == ["iris@3"]
         assert await uow.usage.totals(GroupBy.TEAM, T0, team="other") == []
+        assert [(u.key, u.requests) for u in await uow.usage.totals(GroupBy.PROJECT, T0)] == [
+            ("-", 6)]
+        await uow.conn.execute(insert(t.models).values(name="iris", team="t", description="",
+                                                       created_at=T0, created_by="me"))
+        await uow.conn.execute(insert(t.model_versions).values(
+            model="iris", version=3, digest="sha256:x", framework="sklearn", task="c",
+            size_bytes=1, artifact_name="m", tags='{"project": "fraud"}', created_at=T0,
+            created_by="me"))
+        assert [(u.key, u.requests, u.errors) for u in await uow.usage.totals(
+            GroupBy.PROJECT, T0)] == [("fraud", 6, 1)]
 
 
 async def test_replica_time_accrues_into_cost_with_a_fake_clock(store: Store) -> None:

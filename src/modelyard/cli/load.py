@@ -163,8 +163,8 @@ async def _streamed(client: httpx.AsyncClient, call: Call, headers: dict[str, st
             if _content(obj):
                 chunks.append(time.perf_counter())
     latency = time.perf_counter() - start
-    if not chunks:
-        return Sample(False, latency)
+    if not chunks:  # an answer without content (an immediate end of sequence) is no error
+        return Sample(True, latency, None, reported or 0)
     itls = tuple(b - a for a, b in zip(chunks, chunks[1:], strict=False))
     return Sample(True, latency, chunks[0] - start, reported or len(chunks), itls)
 
@@ -201,12 +201,13 @@ class Driver:
     """Runs one load test and keeps its samples."""
 
     def __init__(self, url: str, api_key: str, workload: Workload, spec: LoadSpec, *,
-                 verify: Any = True) -> None:
+                 verify: Any = True, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.url = url
         self.api_key = api_key
         self.workload = workload
         self.spec = spec
         self.verify = verify
+        self.transport = transport  # tests drive an in-process app
         self.samples: list[Sample] = []
         self._next = 0
         self._headers = {PIN_HEADER: str(spec.revision)} if spec.revision is not None else {}
@@ -243,6 +244,7 @@ class Driver:
         limits = httpx.Limits(max_connections=self.spec.concurrency + 4)
         async with httpx.AsyncClient(base_url=self.url, limits=limits, verify=self.verify,
                                      timeout=self.spec.timeout_s, trust_env=False,
+                                     transport=self.transport,
                                      headers={"Authorization": f"Bearer {self.api_key}"}) as client:
             start = time.perf_counter()
             deadline = start + self.spec.duration_s

@@ -31,7 +31,8 @@ def usage_group() -> None:
 
 
 @usage_group.command("report")
-@click.option("--by", type=click.Choice(["team", "deployment", "key", "model"]), default="team",
+@click.option("--by", type=click.Choice(["team", "deployment", "key", "model", "project"]),
+              default="team",
               show_default=True)
 @_since
 @_format
@@ -49,7 +50,8 @@ def costs_group() -> None:
 
 
 @costs_group.command("report")
-@click.option("--by", type=click.Choice(["team", "deployment", "model"]), default="team",
+@click.option("--by", type=click.Choice(["team", "deployment", "model", "project"]),
+              default="team",
               show_default=True)
 @_since
 @_format

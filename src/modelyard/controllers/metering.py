@@ -50,6 +50,8 @@ class StoreUsageSink:
         if revision is None:
             return None
         key = (deployment, revision)
+        if len(self._versions) > 10_000:  # bounded; a recreated deployment refills it
+            self._versions.clear()
         if key not in self._versions:
             rev = await uow.deployments.revision(deployment, revision)
             self._versions[key] = rev.spec.version if rev is not None else None

@@ -29,6 +29,11 @@ class GroupBy(StrEnum):
     DEPLOYMENT = "deployment"
     KEY = "key"
     MODEL = "model"
+    PROJECT = "project"  # the ``project`` tag of the model version ("-" without one)
+
+
+PROJECT_TAG = "project"
+NO_PROJECT = "-"
 
 
 @dataclass(frozen=True)
@@ -114,6 +119,8 @@ def group_key(r: UsageRecord, by: GroupBy) -> str:
         return r.deployment
     if by == GroupBy.KEY:
         return r.key_id
+    if by == GroupBy.PROJECT:
+        raise ValueError("project grouping needs the model versions' tags")
     return f"{r.model}@{r.model_version}" if r.model_version is not None else r.model
 
 

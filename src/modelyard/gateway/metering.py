@@ -54,7 +54,8 @@ class HttpUsageSink:
 
     def __init__(self, server_url: str, api_key: str, *,
                  verify: ssl.SSLContext | bool = True) -> None:
-        self.url = server_url.rstrip("/") + "/api/v1/usage"
+        base = server_url.rstrip("/") + "/api/v1"
+        self.url, self.samples_url = base + "/usage", base + "/drift/samples"
         self._client = httpx.AsyncClient(headers={"Authorization": f"Bearer {api_key}"},
                                          timeout=httpx.Timeout(10.0), verify=verify,
                                          trust_env=False)
@@ -66,7 +67,7 @@ class HttpUsageSink:
 
     async def write_samples(self, samples: Sequence[DriftSample]) -> None:
         """Send one batch of drift samples (``POST /api/v1/drift/samples``)."""
-        resp = await self._client.post(self.url.replace("/usage", "/drift/samples"),
+        resp = await self._client.post(self.samples_url,
                                        json={"samples": [s.to_json() for s in samples]})
         resp.raise_for_status()
 

@@ -126,7 +126,7 @@ async def cost_report(cp: CP, who: Caller, by: str = Query("team"), since: str =
     require(who, Action.READ)
     group, start = _by(by), parse_since(since, cp.clock.now())
     if group == GroupBy.KEY:
-        raise ModelyardError(ErrorCode.INVALID_REQUEST, "costs are by team, deployment or model")
+        raise ModelyardError(ErrorCode.INVALID_REQUEST, "costs are by team, deployment, model or project")
     async with cp.store.uow() as uow:
         lines = await cost_lines(uow, cp.prices, group, start, _team_filter(who))
     rows = [cost_json(c) for c in lines]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -10,7 +12,14 @@ from sqlalchemy import case, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from modelyard.domain.costs import Budget, Period
-from modelyard.domain.usage import GroupBy, ResourceUsage, UsageRecord, UsageTotals
+from modelyard.domain.usage import (
+    NO_PROJECT,
+    PROJECT_TAG,
+    GroupBy,
+    ResourceUsage,
+    UsageRecord,
+    UsageTotals,
+)
 from modelyard.store import tables as t
 from modelyard.store.repositories.rows import utc
 
@@ -19,7 +28,7 @@ _R = t.resource_usage.c
 
 
 def _group_columns(by: GroupBy, cols: Any) -> list[Any]:
-    if by == GroupBy.MODEL:
+    if by in (GroupBy.MODEL, GroupBy.PROJECT):
         return [cols.model, cols.model_version]
     if by == GroupBy.KEY:
         return [cols.key_id]
@@ -27,9 +36,20 @@ def _group_columns(by: GroupBy, cols: Any) -> list[Any]:
 
 
 def _label(row: Any, by: GroupBy) -> str:
-    if by == GroupBy.MODEL:
+    if by in (GroupBy.MODEL, GroupBy.PROJECT):
         return f"{row[0]}@{row[1]}" if row[1] is not None else str(row[0])
     return str(row[0])
+
+
+def _merge_totals(rows: list[UsageTotals], key_of: dict[str, str]) -> list[UsageTotals]:
+    merged: dict[str, UsageTotals] = {}
+    for u in rows:
+        key = key_of.get(u.key, NO_PROJECT)
+        m = merged.get(key)
+        merged[key] = u if m is None else UsageTotals(
+            key, m.requests + u.requests, m.errors + u.errors, m.prompt_tokens + u.prompt_tokens,
+            m.completion_tokens + u.completion_tokens, m.latency_s_sum + u.latency_s_sum)
+    return [replace(u, key=k) for k, u in sorted(merged.items())]
 
 
 class SqlUsageRepository:
@@ -62,7 +82,19 @@ class SqlUsageRepository:
         rows = (await self.conn.execute(q)).all()
         out = [UsageTotals(_label(r, by), int(r[-5]), int(r[-4] or 0), int(r[-3] or 0),
                            int(r[-2] or 0), float(r[-1] or 0.0)) for r in rows]
+        if by == GroupBy.PROJECT:
+            return _merge_totals(out, await self.projects())
         return sorted(out, key=lambda u: u.key)
+
+    async def projects(self) -> dict[str, str]:
+        """``model@version`` → the version's ``project`` tag (versions that have one)."""
+        mv = t.model_versions.c
+        out = {}
+        for model, version, tags in await self.conn.execute(select(mv.model, mv.version, mv.tags)):
+            project = json.loads(tags or "{}").get(PROJECT_TAG)
+            if project:
+                out[f"{model}@{version}"] = str(project)
+        return out
 
     async def requests(self, deployment: str, since: datetime,
                        until: datetime) -> list[tuple[int, int, bool]]:
@@ -91,7 +123,10 @@ class SqlUsageRepository:
 
     async def resource_totals(self, by: GroupBy, since: datetime,
                               team: str | None = None) -> list[tuple[str, str, float, float]]:
-        """(group, GPU model, CPU-seconds, GPU-seconds) from the buckets at or after ``since``."""
+        """(group, GPU model, CPU-seconds, GPU-seconds) from the buckets at or after ``since``.
+
+        Rows may repeat a group (projects); callers add them up.
+        """
         if by == GroupBy.KEY:
             return []  # replica time belongs to deployments, not keys
         group = _group_columns(by, _R)
@@ -100,8 +135,12 @@ class SqlUsageRepository:
             *group, _R.gpu_model)
         if team is not None:
             q = q.where(_R.team == team)
-        return [(_label(r, by), str(r[-3]), float(r[-2] or 0), float(r[-1] or 0))
+        rows = [(_label(r, by), str(r[-3]), float(r[-2] or 0), float(r[-1] or 0))
                 for r in (await self.conn.execute(q)).all()]
+        if by == GroupBy.PROJECT:
+            projects = await self.projects()
+            rows = [(projects.get(k, NO_PROJECT), g, c, s) for k, g, c, s in rows]
+        return rows
 
     async def budgets(self) -> list[tuple[Budget, str]]:
         """Every budget with the period whose soft alert was raised."""
