@@ -1,0 +1,142 @@
+"""Scorers: how good is it to put a request on a given node and GPUs. Higher is better.
+
+A scorer is a pure function ``(request, node, gpus) -> Score`` where ``gpus`` is one of the
+options from ``filters.gpu_options``. Scores are tuples compared lexicographically, so a
+policy states its primary criterion and its tie-breaks explicitly instead of mixing them
+into one float with magic weights. Scorers never see nodes the filters rejected.
+
+Policies (``placement.POLICIES``) are built from these scorers:
+- ``best-fit``: least remaining resources (CPU and GPU fractions) after placement;
+- ``spread``: the opposite, most remaining;
+- ``dot-product``: Tetris-style alignment of the request and the node's free vector;
+- ``gpu-packing``: a partly used GPU first, then an idle GPU on a busy node, then idle nodes;
+- ``gpu-clustering``: nodes already holding shares of the same size first;
+- ``fgd``: least growth of expected fragmentation (``fragmentation.WorkloadProfile``);
+- ``fgd-plus``: ``fgd`` with best-fit tie-breaks on the GPU and node.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from modelyard.domain.inventory import GPU_MILLI, GpuKey, Node, ResourceRequest
+from modelyard.scheduling.fragmentation import WorkloadProfile
+
+Score = tuple[float, ...]
+Scorer = Callable[[ResourceRequest, Node, tuple[int, ...]], Score]
+
+
+def _fractions_left(request: ResourceRequest, node: Node) -> tuple[float, float, float]:
+    gpu_cap = GPU_MILLI * len(node.gpus)
+    gpu = (node.gpu_free_milli - request.gpu_demand_milli) / gpu_cap if gpu_cap else 0.0
+    cpu = (node.cpu_free_milli - request.cpu_milli) / node.cpu_milli if node.cpu_milli else 0.0
+    mem = (node.memory_free_mib - request.memory_mib) / node.memory_mib if node.memory_mib else 0.0
+    return gpu, cpu, mem
+
+
+def _chosen_free(request: ResourceRequest, node: Node, gpus: tuple[int, ...]) -> float:
+    """Free share left on the chosen GPUs (small is a tighter fit)."""
+    return float(sum(node.gpus[i].free_milli - request.gpu_milli for i in gpus))
+
+
+def score_best_fit(request: ResourceRequest, node: Node, gpus: tuple[int, ...]) -> Score:
+    """Least remaining GPU + CPU fraction; then the tightest GPU."""
+    gpu, cpu, _ = _fractions_left(request, node)
+    return (-(gpu + cpu), -_chosen_free(request, node, gpus))
+
+
+def score_spread(request: ResourceRequest, node: Node, gpus: tuple[int, ...]) -> Score:
+    """Most remaining GPU + CPU fraction; then the emptiest GPU."""
+    gpu, cpu, _ = _fractions_left(request, node)
+    return (gpu + cpu, _chosen_free(request, node, gpus))
+
+
+def score_dot_product(request: ResourceRequest, node: Node, gpus: tuple[int, ...]) -> Score:
+    """Tetris alignment: dot product of the normalised request and free vectors."""
+    gpu_cap = GPU_MILLI * len(node.gpus) or 1
+    dims = (
+        (request.cpu_milli, node.cpu_free_milli, node.cpu_milli or 1),
+        (request.memory_mib, node.memory_free_mib, node.memory_mib or 1),
+        (request.gpu_demand_milli, node.gpu_free_milli, gpu_cap),
+    )
+    dot = sum((want / cap) * (free / cap) for want, free, cap in dims)
+    return (dot, -_chosen_free(request, node, gpus))
+
+
+def _used_gpus(node: Node) -> int:
+    return sum(1 for g in node.gpus if g.used_milli)
+
+
+def score_gpu_packing(request: ResourceRequest, node: Node, gpus: tuple[int, ...]) -> Score:
+    """Partly used GPU (3) > idle GPU on a busy node (2) > idle node (1); then tightest."""
+    if any(node.gpus[i].used_milli for i in gpus):
+        tier = 3.0
+    elif _used_gpus(node):
+        tier = 2.0
+    else:
+        tier = 1.0
+    return (tier, -_chosen_free(request, node, gpus), float(_used_gpus(node)))
+
+
+def score_gpu_clustering(request: ResourceRequest, node: Node, gpus: tuple[int, ...]) -> Score:
+    """Nodes already holding same-size shares first, then idle nodes, then the rest."""
+    milli = request.gpu_milli
+    same = sum(1 for g in node.gpus if milli and g.used_milli and g.used_milli % milli == 0)
+    tier = 2.0 if same else (1.0 if not _used_gpus(node) else 0.0)
+    return (tier, float(same), -_chosen_free(request, node, gpus))
+
+
+def fragmentation_delta(
+    profile: WorkloadProfile, request: ResourceRequest, node: Node, gpus: tuple[int, ...]
+) -> float:
+    """Growth of ``node``'s expected fragmentation if ``request`` lands on ``gpus``."""
+    before = profile.node_fragmentation(node)
+    after_gpus: list[GpuKey] = list(node.gpus[i].key for i in range(len(node.gpus)))
+    for i in gpus:
+        model, mem, free, free_mem = after_gpus[i]
+        after_gpus[i] = (model, mem, free - request.gpu_milli, free_mem - request.gpu_memory_bytes)
+    after = profile.fragmentation(
+        node.cpu_free_milli - request.cpu_milli,
+        node.memory_free_mib - request.memory_mib,
+        tuple(sorted(after_gpus)),
+    )
+    return after - before
+
+
+@dataclass(frozen=True, eq=False)
+class FgdScorer:
+    """Fragmentation gradient descent: the least growth of expected fragmentation.
+
+    With ``tie_break`` (our ``fgd-plus``) equal growths are broken by the tightest GPU and
+    then the least remaining node resources, which keeps whole nodes free for large tasks.
+    """
+
+    profile: WorkloadProfile
+    tie_break: bool = False
+
+    def __call__(self, request: ResourceRequest, node: Node, gpus: tuple[int, ...]) -> Score:
+        """Score the option: negative fragmentation growth, then tie-breaks."""
+        delta = fragmentation_delta(self.profile, request, node, gpus)
+        if not self.tie_break:
+            return (-delta,)
+        return (-round(delta, 6),) + score_best_fit(request, node, gpus)[::-1]
+
+
+def score_constant(request: ResourceRequest, node: Node, gpus: tuple[int, ...]) -> Score:
+    """Every feasible option is as good as any other (random placement)."""
+    return (0.0,)
+
+
+__all__ = [
+    "FgdScorer",
+    "Score",
+    "Scorer",
+    "fragmentation_delta",
+    "score_best_fit",
+    "score_constant",
+    "score_dot_product",
+    "score_gpu_clustering",
+    "score_gpu_packing",
+    "score_spread",
+]
