@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import cached_property
 from types import MappingProxyType
+from typing import Self
 
 from modelyard.domain.errors import ErrorCode, ModelyardError
 
@@ -39,7 +40,7 @@ class ShapeKey(tuple[object, ...]):
 
     _hash: int
 
-    def __new__(cls, items: tuple[object, ...]) -> ShapeKey:
+    def __new__(cls, items: tuple[object, ...]) -> Self:
         """Wrap ``items`` and remember their hash."""
         self = super().__new__(cls, items)
         self._hash = tuple.__hash__(self)

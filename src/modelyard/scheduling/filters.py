@@ -16,7 +16,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from modelyard.domain.inventory import GPU_MILLI, Gpu, Node, ResourceRequest, TaintEffect
+from modelyard.domain.inventory import (
+    GPU_MILLI,
+    Gpu,
+    Node,
+    ResourceRequest,
+    TaintEffect,
+)
 
 GIB = 1024**3
 

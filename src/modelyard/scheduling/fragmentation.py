@@ -22,7 +22,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from modelyard.domain.inventory import GPU_MILLI, GpuKey, InventorySnapshot, Node, ResourceRequest
+from modelyard.domain.inventory import (
+    GPU_MILLI,
+    GpuKey,
+    InventorySnapshot,
+    Node,
+    ResourceRequest,
+)
 
 _CACHE_LIMIT = 1 << 20
 

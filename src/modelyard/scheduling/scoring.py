@@ -92,7 +92,7 @@ def fragmentation_delta(
 ) -> float:
     """Growth of ``node``'s expected fragmentation if ``request`` lands on ``gpus``."""
     before = profile.node_fragmentation(node)
-    after_gpus: list[GpuKey] = list(node.gpus[i].key for i in range(len(node.gpus)))
+    after_gpus: list[GpuKey] = [node.gpus[i].key for i in range(len(node.gpus))]
     for i in gpus:
         model, mem, free, free_mem = after_gpus[i]
         after_gpus[i] = (model, mem, free - request.gpu_milli, free_mem - request.gpu_memory_bytes)

@@ -18,7 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from modelyard.domain.errors import ErrorCode, ModelyardError
-from modelyard.domain.inventory import GPU_MILLI, Gpu, InventorySnapshot, Node, ResourceRequest
+from modelyard.domain.inventory import (
+    GPU_MILLI,
+    Gpu,
+    InventorySnapshot,
+    Node,
+    ResourceRequest,
+)
 from modelyard.scheduling.gpus import gpu_memory_bytes
 
 NODE_FILE = "openb_node_list_gpu_node.csv"
