@@ -94,7 +94,9 @@ def make_policy(
     if name in (PolicyName.FGD, PolicyName.FGD_PLUS):
         if profile is None:
             raise ModelyardError(ErrorCode.INVALID_REQUEST, f"policy {name} needs a workload profile")
-        return PlacementPolicy(name, scoring.FgdScorer(profile, name == PolicyName.FGD_PLUS))
+        return PlacementPolicy(name, scoring.FgdScorer(
+            profile, scoring.FGD_PLUS_FIT_WEIGHT if name == PolicyName.FGD_PLUS else 0.0
+        ))
     raise ModelyardError(
         ErrorCode.INVALID_REQUEST, f"unknown placement policy {name!r}; known: {', '.join(POLICIES)}"
     )
