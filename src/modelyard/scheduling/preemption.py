@@ -73,13 +73,14 @@ def choose_victims(
         priorities: numeric value of each priority class.
 
     Returns:
-        A ``Preemption`` on one node, or None when no allowed set of victims suffices.
+        A ``Preemption`` on one node, or None when some node has room already or no
+        allowed set of victims suffices.
     """
+    if any(free >= claim.gpu_milli for free in free_milli_by_node.values()):
+        return None  # some node has room already: preempting would only disrupt
     reclaiming = _within_guarantee(claim, quotas, running)
     best: tuple[tuple[float, ...], Preemption] | None = None
     for node, free in free_milli_by_node.items():
-        if free >= claim.gpu_milli:
-            continue
         allowed = [
             (r, why) for r in running
             if r.node == node and r.gpu_model == claim.gpu_model

@@ -18,7 +18,12 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from modelyard.domain.inventory import InventorySnapshot, ResourceRequest
+from modelyard.domain.inventory import (
+    GPU_MILLI,
+    InventorySnapshot,
+    Node,
+    ResourceRequest,
+)
 from modelyard.domain.quotas import PriorityClass
 from modelyard.scheduling.fragmentation import WorkloadProfile, cluster_fragmentation
 from modelyard.scheduling.placement import (
@@ -183,7 +188,7 @@ class _State:
         request = task.request
         claim = Claim(request.replica_id, task.team, "", request.gpu_demand_milli, task.priority)
         running = [r for _, _, r in self.running.values()]
-        free = {n.name: n.gpu_free_milli for n in self.inventory.nodes if n.gpus}
+        free = {n.name: _usable_milli(n, request) for n in self.inventory.nodes if n.gpus}
         choice = choose_victims(claim, [replace(r, gpu_model="") for r in running], (),
                                 free_milli_by_node=free)
         if choice is None:
@@ -203,6 +208,14 @@ class _State:
     def drain_queue(self) -> None:
         self.pending.sort(key=lambda t: (-t.priority.value_number, t.arrival_s))
         self.pending = [t for t in self.pending if not self.try_place(t)]
+
+
+def _usable_milli(node: Node, request: ResourceRequest) -> int:
+    """GPU share on ``node`` that ``request`` could use as it is: one GPU's free share for a
+    shared request, the fully free GPUs for whole-GPU requests."""
+    if request.is_shared:
+        return max((g.free_milli for g in node.gpus), default=0)
+    return GPU_MILLI * sum(1 for g in node.gpus if g.free_milli == GPU_MILLI)
 
 
 def simulate(
