@@ -341,3 +341,18 @@ class ResourceRequest:
             self.cpu_milli,
             self.memory_mib,
         )
+
+
+__all__ = [
+    "GPU_MILLI",
+    "Gpu",
+    "GpuAllocation",
+    "GpuKey",
+    "InventorySnapshot",
+    "Node",
+    "ResourceRequest",
+    "ShapeKey",
+    "Taint",
+    "TaintEffect",
+    "Toleration",
+]

@@ -77,3 +77,6 @@ def gpu_memory_bytes(name: str, default: int = 0) -> int:
     """Return the memory of GPU model ``name`` in bytes, or ``default`` when unknown."""
     model = lookup_gpu(name)
     return model.memory_bytes if model else default
+
+
+__all__ = ["GIB", "GPU_MODELS", "GpuModel", "gpu_memory_bytes", "lookup_gpu"]

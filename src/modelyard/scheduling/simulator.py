@@ -250,3 +250,14 @@ def simulate(
         state.inventory.gpu_used_milli / capacity,
         cluster_fragmentation(profile, state.inventory) / capacity, state.now_s,
     )
+
+
+__all__ = [
+    "ArrivalReplay",
+    "CurvePoint",
+    "SimTask",
+    "SimulationReport",
+    "inflate_workload",
+    "replay_arrivals",
+    "simulate",
+]
