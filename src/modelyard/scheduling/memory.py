@@ -151,6 +151,30 @@ def count_parameters(meta: Mapping[str, object]) -> int:
     return s.layers * per_layer + embeddings + s.hidden
 
 
+def _explain(
+    s: _Shape, settings: MemorySettings, *, params: int, kv_dtype: DType, kv_tokens: int,
+    estimate: tuple[int, int, int, int, int],
+) -> tuple[str, ...]:
+    """The arithmetic of ``estimate_memory``, one line per step."""
+    weight_bytes, kv_per_token, kv_total, activation, chunk = estimate
+    kv_value = BYTES_PER_VALUE[kv_dtype]
+    context = kv_tokens // settings.max_num_seqs
+    return (
+        f"parameters: {params:,} ({params / 1e9:.2f} B)"
+        + (f", {s.experts} experts" if s.experts > 1 else ""),
+        (f"weights: {params:,} x {BYTES_PER_VALUE[settings.dtype]:g} bytes ({settings.dtype})"
+        f" = {weight_bytes / GB:.2f} GB"),
+        (f"KV cache per token: 2 (K,V) x {s.layers} layers x {s.kv_heads} KV heads x "
+        f"{s.head_dim} head dim x {kv_value:g} bytes ({kv_dtype}) = {kv_per_token:,} bytes"),
+        (f"KV cache: {kv_per_token:,} x {context:,} tokens x {settings.max_num_seqs} sequences"
+        f" = {kv_total / GB:.2f} GB"),
+        (f"activations: {chunk:,} tokens x (4 x {s.hidden} + 2 x {s.intermediate}) x 2 bytes"
+        f" + logits {settings.max_num_seqs} x {s.vocab} x 4 bytes = {activation / GB:.2f} GB per GPU"),
+        f"runtime overhead: {RUNTIME_OVERHEAD_BYTES / GB:.2f} GB per GPU",
+        f"usable per GPU: {settings.gpu_memory_utilization:.0%} of its memory",
+    )
+
+
 def estimate_memory(
     meta: Mapping[str, object], settings: MemorySettings, *, parameter_count: int | None = None
 ) -> MemoryEstimate:
@@ -177,20 +201,8 @@ def estimate_memory(
     kv_total = kv_per_token * kv_tokens
     chunk = min(PREFILL_CHUNK_TOKENS, kv_tokens)
     activation = chunk * (4 * s.hidden + 2 * s.intermediate) * 2 + settings.max_num_seqs * s.vocab * 4
-    lines = (
-        f"parameters: {params:,} ({params / 1e9:.2f} B)"
-        + (f", {s.experts} experts" if s.experts > 1 else ""),
-        (f"weights: {params:,} x {BYTES_PER_VALUE[settings.dtype]:g} bytes ({settings.dtype})"
-        f" = {weight_bytes / GB:.2f} GB"),
-        (f"KV cache per token: 2 (K,V) x {s.layers} layers x {s.kv_heads} KV heads x "
-        f"{s.head_dim} head dim x {kv_value:g} bytes ({kv_dtype}) = {kv_per_token:,} bytes"),
-        (f"KV cache: {kv_per_token:,} x {context:,} tokens x {settings.max_num_seqs} sequences"
-        f" = {kv_total / GB:.2f} GB"),
-        (f"activations: {chunk:,} tokens x (4 x {s.hidden} + 2 x {s.intermediate}) x 2 bytes"
-        f" + logits {settings.max_num_seqs} x {s.vocab} x 4 bytes = {activation / GB:.2f} GB per GPU"),
-        f"runtime overhead: {RUNTIME_OVERHEAD_BYTES / GB:.2f} GB per GPU",
-        f"usable per GPU: {settings.gpu_memory_utilization:.0%} of its memory",
-    )
+    lines = _explain(s, settings, params=params, kv_dtype=kv_dtype, kv_tokens=kv_tokens,
+                     estimate=(weight_bytes, kv_per_token, kv_total, activation, chunk))
     return MemoryEstimate(params, weight_bytes, kv_per_token, kv_total, activation,
                           RUNTIME_OVERHEAD_BYTES, s.heads, s.kv_heads,
                           settings.gpu_memory_utilization, lines)

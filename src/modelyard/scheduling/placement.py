@@ -199,13 +199,20 @@ def place(
         ):
             best = (score, index[group[0].name], group[0])
     if policy.randomized and feasible:
-        feasible.sort(key=lambda g: index[g[0].name])
-        nodes = [n for group in feasible for n in group]
-        rng = random.Random(f"{policy.seed}:{request.replica_id}")
-        return _placement(policy, request, rng.choice(nodes))
+        return _placement(policy, request, _random_node(policy, request, inventory, feasible))
     if best is None:
         return Unschedulable(request.replica_id, _reasons(request, rejections))
     return _placement(policy, request, best[2])
+
+
+def _random_node(
+    policy: PlacementPolicy, request: ResourceRequest, inventory: InventorySnapshot,
+    feasible: list[tuple[Node, ...]],
+) -> Node:
+    """Uniform choice among feasible nodes, seeded by policy seed and replica id."""
+    feasible.sort(key=lambda g: inventory.index[g[0].name])
+    nodes = [n for group in feasible for n in group]
+    return random.Random(f"{policy.seed}:{request.replica_id}").choice(nodes)
 
 
 def _placement(policy: PlacementPolicy, request: ResourceRequest, node: Node) -> Placement:

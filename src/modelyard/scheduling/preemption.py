@@ -55,6 +55,31 @@ def victim_reason(
     return None
 
 
+def _victims_on_node(
+    claim: Claim,
+    running: Sequence[RunningReplica],
+    node: str,
+    free: int,
+    reclaiming: bool,
+    priorities: Mapping[PriorityClass, int],
+) -> list[tuple[RunningReplica, str]]:
+    """Fewest allowed victims on ``node`` that free enough share; [] if impossible."""
+    allowed = [
+        (r, why) for r in running
+        if r.node == node and r.gpu_model == claim.gpu_model
+        and (why := victim_reason(claim, r, reclaiming=reclaiming, priorities=priorities))
+    ]
+    # Largest first gives the fewest victims; then lowest priority, then newest.
+    allowed.sort(key=lambda p: (-p[0].gpu_milli, priorities[p[0].priority], -p[0].started_s))
+    chosen: list[tuple[RunningReplica, str]] = []
+    for pair in allowed:
+        if free >= claim.gpu_milli:
+            break
+        chosen.append(pair)
+        free += pair[0].gpu_milli
+    return chosen if free >= claim.gpu_milli else []
+
+
 def choose_victims(
     claim: Claim,
     running: Sequence[RunningReplica],
@@ -81,20 +106,8 @@ def choose_victims(
     reclaiming = _within_guarantee(claim, quotas, running)
     best: tuple[tuple[float, ...], Preemption] | None = None
     for node, free in free_milli_by_node.items():
-        allowed = [
-            (r, why) for r in running
-            if r.node == node and r.gpu_model == claim.gpu_model
-            and (why := victim_reason(claim, r, reclaiming=reclaiming, priorities=priorities))
-        ]
-        # Largest first gives the fewest victims; then lowest priority, then newest.
-        allowed.sort(key=lambda p: (-p[0].gpu_milli, priorities[p[0].priority], -p[0].started_s))
-        chosen: list[tuple[RunningReplica, str]] = []
-        for pair in allowed:
-            if free >= claim.gpu_milli:
-                break
-            chosen.append(pair)
-            free += pair[0].gpu_milli
-        if free < claim.gpu_milli or not chosen:
+        chosen = _victims_on_node(claim, running, node, free, reclaiming, priorities)
+        if not chosen:
             continue
         rank = (
             float(len(chosen)),
