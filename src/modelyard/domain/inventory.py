@@ -98,6 +98,7 @@ class Gpu:
     used_memory_bytes: int = 0
 
     def __post_init__(self) -> None:
+        """Check the invariants."""
         if not 0 <= self.used_milli <= GPU_MILLI:
             raise _invalid(f"GPU {self.index}: used milli {self.used_milli} outside 0..1000")
         if not 0 <= self.used_memory_bytes <= max(self.memory_bytes, 0):
@@ -144,6 +145,7 @@ class Node:
     memory_used_mib: int = 0
 
     def __post_init__(self) -> None:
+        """Check the invariants."""
         if not 0 <= self.cpu_used_milli <= self.cpu_milli:
             raise _invalid(f"node {self.name}: CPU use outside 0..{self.cpu_milli} milli")
         if not 0 <= self.memory_used_mib <= self.memory_mib:
@@ -309,6 +311,7 @@ class ResourceRequest:
     memory_mib: int = 0
 
     def __post_init__(self) -> None:
+        """Check the invariants."""
         if self.gpu_count < 0 or not 0 <= self.gpu_milli <= GPU_MILLI:
             raise _invalid("gpu_count must be >= 0 and gpu_milli within 0..1000")
         if (self.gpu_count == 0) != (self.gpu_milli == 0):

@@ -57,6 +57,7 @@ class Quota:
     borrow_limit_milli: int = 0
 
     def __post_init__(self) -> None:
+        """Check the invariants."""
         if self.guaranteed_milli < 0 or self.borrow_limit_milli < 0:
             raise ModelyardError(ErrorCode.INVALID_REQUEST, "quota amounts must not be negative")
 

@@ -64,6 +64,7 @@ class WorkloadProfile:
     _memo: dict[object, object] = field(init=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
+        """Check the invariants."""
         grouped: dict[GpuClass, list[tuple[int, int, float]]] = {}
         for c in self.classes:
             grouped.setdefault(c.gpu_class, []).append((c.cpu_milli, c.memory_mib, c.weight))

@@ -62,8 +62,10 @@ class ArrivalReplay:
 def inflate_workload(
     requests: Sequence[ResourceRequest], capacity_milli: int, *, factor: float, seed: int
 ) -> tuple[ResourceRequest, ...]:
-    """Shuffle ``requests`` and add uniform samples (with replacement) until GPU demand
-    reaches ``factor`` x ``capacity_milli``; every copy gets a unique replica id."""
+    """Shuffle ``requests`` plus uniform samples until demand reaches ``factor`` x capacity.
+
+    Samples are drawn with replacement; every copy gets a unique replica id.
+    """
     rng = random.Random(seed)
     tasks = list(requests)
     demand = sum(r.gpu_demand_milli for r in tasks)
@@ -211,8 +213,10 @@ class _State:
 
 
 def _usable_milli(node: Node, request: ResourceRequest) -> int:
-    """GPU share on ``node`` that ``request`` could use as it is: one GPU's free share for a
-    shared request, the fully free GPUs for whole-GPU requests."""
+    """GPU share on ``node`` that ``request`` could use as it is.
+
+    One GPU's free share for a shared request; the fully free GPUs for whole-GPU requests.
+    """
     if request.is_shared:
         return max((g.free_milli for g in node.gpus), default=0)
     return GPU_MILLI * sum(1 for g in node.gpus if g.free_milli == GPU_MILLI)
