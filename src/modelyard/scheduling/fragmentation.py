@@ -56,9 +56,16 @@ class TaskClass:
 
 @dataclass(frozen=True, eq=False)
 class WorkloadProfile:
-    """Task classes and their popularity (weights sum to 1). Memoises its evaluations."""
+    """Task classes and their popularity (weights sum to 1). Memoises its evaluations.
+
+    ``capacity_aware`` (used by ``fgd-plus``) also counts GPU share as fragmented when the
+    node's free CPU or memory can host fewer tasks of a class than its GPUs could: with
+    20 free cores and four free GPUs, only one 12-core task fits, so three quarters of the
+    usable share is stranded. The plain measure (the paper's) sees no fragmentation there.
+    """
 
     classes: tuple[TaskClass, ...]
+    capacity_aware: bool = False
     _gpu_classes: tuple[GpuClass, ...] = field(init=False, repr=False)
     _members: tuple[tuple[tuple[int, int, float], ...], ...] = field(init=False, repr=False)
     _memo: dict[object, object] = field(init=False, repr=False, default_factory=dict)
@@ -95,6 +102,8 @@ class WorkloadProfile:
         total = sum(g[2] for g in gpus)
         if total == 0:
             value = 0.0
+        elif self.capacity_aware:
+            value = self._capacity_limited(cpu_free, memory_free, key[2], total)
         else:
             weights = self._weights(cpu_free, memory_free)
             frags = self._gpu_fragments(key[2], total)
@@ -104,6 +113,33 @@ class WorkloadProfile:
             memo.clear()
         memo[key] = value
         return value
+
+    def with_capacity_limits(self) -> WorkloadProfile:
+        """The same classes, measured capacity-aware."""
+        return WorkloadProfile(self.classes, capacity_aware=True)
+
+    def _capacity_limited(
+        self, cpu_free: int, memory_free: int, gpus: tuple[GpuKey, ...], total: int
+    ) -> float:
+        value = 0.0
+        for (usable, slots), members in zip(self._gpu_usage(gpus, total), self._members, strict=True):
+            for cpu, mem, weight in members:
+                if cpu > cpu_free or mem > memory_free:
+                    value += weight * total
+                elif slots == 0:
+                    value += weight * (total - usable)
+                else:
+                    fit = min(cpu_free // cpu if cpu else slots, memory_free // mem if mem else slots)
+                    value += weight * (total - (usable if fit >= slots else usable * fit / slots))
+        return value
+
+    def _gpu_usage(self, gpus: tuple[GpuKey, ...], total: int) -> tuple[tuple[int, int], ...]:
+        key = ("u", gpus)
+        hit = self._memo.get(key)
+        if hit is None:
+            hit = tuple(class_usage(c, gpus, total) for c in self._gpu_classes)
+            self._memo[key] = hit
+        return hit  # type: ignore[return-value]
 
     def node_fragmentation(self, node: Node) -> float:
         """Expected fragmented milli-GPU of ``node`` as it is now."""
@@ -129,21 +165,28 @@ class WorkloadProfile:
         return hit  # type: ignore[return-value]
 
 
-def class_fragment(gpu_class: GpuClass, gpus: Sequence[GpuKey], total: int) -> int:
-    """Free milli-GPU on ``gpus`` that a task of ``gpu_class`` cannot use (CPU fit assumed)."""
+def class_usage(gpu_class: GpuClass, gpus: Sequence[GpuKey], total: int) -> tuple[int, int]:
+    """(usable free milli-GPU, task slots) of ``gpus`` for ``gpu_class``, CPU fit assumed.
+
+    Slots is 0 when the class needs no GPU (then all of ``total`` counts as usable) or
+    when no task of it fits (then nothing is usable).
+    """
     count, milli, memory, models = gpu_class
     if count == 0:
-        return 0
+        return total, 0
+    eligible = [
+        free for model, _, free, free_mem in gpus
+        if free >= milli and free_mem >= memory and (not models or model in models)
+    ]
     if milli < GPU_MILLI:
-        return sum(
-            free for model, _, free, free_mem in gpus
-            if free < milli or free_mem < memory or (models and model not in models)
-        )
-    full = sum(
-        1 for model, _, free, free_mem in gpus
-        if free == GPU_MILLI and free_mem >= memory and (not models or model in models)
-    )
-    return total - GPU_MILLI * full if full >= count else total
+        return sum(eligible), sum(free // milli for free in eligible)
+    full = len(eligible)
+    return (GPU_MILLI * full, full // count) if full >= count else (0, 0)
+
+
+def class_fragment(gpu_class: GpuClass, gpus: Sequence[GpuKey], total: int) -> int:
+    """Free milli-GPU on ``gpus`` that a task of ``gpu_class`` cannot use (CPU fit assumed)."""
+    return total - class_usage(gpu_class, gpus, total)[0]
 
 
 def cluster_fragmentation(profile: WorkloadProfile, inventory: InventorySnapshot) -> float:
@@ -151,4 +194,10 @@ def cluster_fragmentation(profile: WorkloadProfile, inventory: InventorySnapshot
     return sum(profile.node_fragmentation(n) for n in inventory.nodes)
 
 
-__all__ = ["TaskClass", "WorkloadProfile", "class_fragment", "cluster_fragmentation"]
+__all__ = [
+    "TaskClass",
+    "WorkloadProfile",
+    "class_fragment",
+    "class_usage",
+    "cluster_fragmentation",
+]

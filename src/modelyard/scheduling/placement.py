@@ -94,9 +94,11 @@ def make_policy(
     if name in (PolicyName.FGD, PolicyName.FGD_PLUS):
         if profile is None:
             raise ModelyardError(ErrorCode.INVALID_REQUEST, f"policy {name} needs a workload profile")
-        return PlacementPolicy(name, scoring.FgdScorer(
-            profile, scoring.FGD_PLUS_FIT_WEIGHT if name == PolicyName.FGD_PLUS else 0.0
-        ))
+        if name == PolicyName.FGD:
+            return PlacementPolicy(name, scoring.FgdScorer(profile))
+        plus = scoring.FgdScorer(profile.with_capacity_limits(), refined=True,
+                                 fit_weight=scoring.FGD_PLUS_FIT_WEIGHT)
+        return PlacementPolicy(name, plus)
     raise ModelyardError(
         ErrorCode.INVALID_REQUEST, f"unknown placement policy {name!r}; known: {', '.join(POLICIES)}"
     )

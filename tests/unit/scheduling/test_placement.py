@@ -147,3 +147,15 @@ def test_unknown_or_underspecified_policies_are_refused(name: str) -> None:
 def test_invalid_requests_are_refused(kwargs: dict[str, int]) -> None:
     with pytest.raises(ModelyardError):
         ResourceRequest("bad", **kwargs)
+
+
+def test_capacity_aware_measure_sees_gpus_stranded_by_cpu() -> None:
+    from modelyard.scheduling.fragmentation import TaskClass
+
+    plain = WorkloadProfile((TaskClass(12000, 0, 1, 1000, 1.0),))
+    aware = plain.with_capacity_limits()
+    gpus = tuple(("X", 0, 1000, 0) for _ in range(4))
+    assert plain.fragmentation(20000, 0, gpus) == 0.0
+    assert aware.fragmentation(20000, 0, gpus) == pytest.approx(3000.0)
+    assert aware.fragmentation(48000, 0, gpus) == 0.0
+    assert aware.fragmentation(8000, 0, gpus) == plain.fragmentation(8000, 0, gpus) == 4000.0
