@@ -10,7 +10,7 @@ Policies (``placement.POLICIES``) are built from these scorers:
 - ``spread``: the opposite, most remaining;
 - ``dot-product``: Tetris-style alignment of the request and the node's free vector;
 - ``gpu-packing``: a partly used GPU first, then an idle GPU on a busy node, then idle nodes;
-- ``gpu-clustering``: nodes already holding shares of the same size first;
+- ``gpu-clustering``: shared-GPU and whole-GPU tasks kept on separate nodes;
 - ``fgd``: least growth of expected fragmentation (``fragmentation.WorkloadProfile``);
 - ``fgd-plus``: ``fgd`` over a capacity-aware fragmentation measure that also sees GPU
   share stranded by scarce CPU or memory, ties to the tightest GPU (our improvement).
@@ -81,11 +81,16 @@ def score_gpu_packing(request: ResourceRequest, node: Node, gpus: tuple[int, ...
 
 
 def score_gpu_clustering(request: ResourceRequest, node: Node, gpus: tuple[int, ...]) -> Score:
-    """Nodes already holding same-size shares first, then idle nodes, then the rest."""
-    milli = request.gpu_milli
-    same = sum(1 for g in node.gpus if milli and g.used_milli and g.used_milli % milli == 0)
-    tier = 2.0 if same else (1.0 if not _used_gpus(node) else 0.0)
-    return (tier, float(same), -_chosen_free(request, node, gpus))
+    """Keep GPU-sharing and whole-GPU tasks on separate nodes; best fit within a group.
+
+    Nodes already holding the same kind (shared or whole GPUs) first, then idle nodes,
+    then nodes holding the other kind.
+    """
+    shared = any(0 < g.used_milli < GPU_MILLI for g in node.gpus)
+    whole = any(g.used_milli == GPU_MILLI for g in node.gpus)
+    same, other = (shared, whole) if request.is_shared else (whole, shared)
+    tier = 2.0 if same else (1.0 if not other else 0.0)
+    return (tier, *score_best_fit(request, node, gpus))
 
 
 def fragmentation_delta(
