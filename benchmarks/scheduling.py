@@ -126,14 +126,14 @@ def print_table(results: dict[str, dict[str, float]], seeds: list[int], elapsed:
     print(f"Alibaba GPU trace 2023, {len(seeds)} seeds, medians; all figures in % of GPU capacity")
     head = ("policy", "alloc@90", "alloc@95", "alloc@100", "alloc@130", "unalloc@100",
             "paper", "paper@130", "frag@100", "ms/decision")
-    print(" | ".join(f"{h:>11}" for h in head))
+    print(" | ".join(f"{h:>14}" if i == 0 else f"{h:>11}" for i, h in enumerate(head)))
     for name, r in sorted(results.items(), key=lambda kv: -kv[1]["alloc_100"]):
         paper = PAPER_UNALLOCATED.get(name)
         paper130 = PAPER_ALLOC_130.get(name)
         cells = [name, *(f"{r[f'alloc_{m}']:.2f}" for m in MARKS), f"{r['unallocated_100']:.2f}",
                  f"{paper:.2f}" if paper else "-", f"{paper130:.2f}" if paper130 else "-",
                  f"{r['fragmentation_100']:.2f}", f"{r['decision_ms_median']:.3f}"]
-        print(" | ".join(f"{c:>11}" for c in cells))
+        print(" | ".join(f"{c:>14}" if i == 0 else f"{c:>11}" for i, c in enumerate(cells)))
     print(f"elapsed {elapsed:.0f}s; command: {command}")
 
 
