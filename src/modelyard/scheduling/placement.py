@@ -20,6 +20,7 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from types import MappingProxyType
 
 from modelyard.domain.errors import ErrorCode, ModelyardError
@@ -46,7 +47,7 @@ _Evaluation = tuple[Score, None] | tuple[None, Rejection]
 _MEMO: dict[tuple[object, ...], dict[ShapeKey, _Evaluation]] = {}
 
 
-class PolicyName:
+class PolicyName(StrEnum):
     """Names of the built-in placement policies (stable strings for config and the CLI)."""
 
     RANDOM = "random"
@@ -59,10 +60,7 @@ class PolicyName:
     FGD_PLUS = "fgd-plus"
 
 
-POLICIES: tuple[str, ...] = (
-    PolicyName.RANDOM, PolicyName.BEST_FIT, PolicyName.SPREAD, PolicyName.DOT_PRODUCT,
-    PolicyName.GPU_PACKING, PolicyName.GPU_CLUSTERING, PolicyName.FGD, PolicyName.FGD_PLUS,
-)
+POLICIES: tuple[str, ...] = tuple(str(p) for p in PolicyName)
 """Every policy name ``make_policy`` accepts."""
 
 _SIMPLE: Mapping[str, Scorer] = MappingProxyType({
@@ -90,7 +88,7 @@ def make_policy(
 ) -> PlacementPolicy:
     """Build the policy called ``name``; ``fgd`` and ``fgd-plus`` need a workload profile."""
     if name in _SIMPLE:
-        return PlacementPolicy(name, _SIMPLE[name], name == PolicyName.RANDOM, seed)
+        return PlacementPolicy(str(name), _SIMPLE[name], name == PolicyName.RANDOM, seed)
     if name in (PolicyName.FGD, PolicyName.FGD_PLUS):
         if profile is None:
             raise ModelyardError(ErrorCode.INVALID_REQUEST, f"policy {name} needs a workload profile")
