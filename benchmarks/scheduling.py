@@ -24,9 +24,6 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-
 from modelyard.scheduling.fragmentation import WorkloadProfile
 from modelyard.scheduling.placement import make_policy
 from modelyard.scheduling.simulator import (
@@ -35,6 +32,8 @@ from modelyard.scheduling.simulator import (
     replay_arrivals,
 )
 from modelyard.scheduling.trace import NODE_FILE, TASK_FILE, read_nodes, read_tasks
+
+ROOT = Path(__file__).resolve().parents[1]
 
 POLICIES = ("random", "dot-product", "gpu-clustering", "gpu-packing", "best-fit", "fgd", "fgd-plus")
 PAPER_UNALLOCATED = {"random": 13.75, "dot-product": 9.44, "gpu-clustering": 8.42,
@@ -109,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.perf_counter() - started
     results = {p: summarise([r for r, j in zip(replays, jobs, strict=True) if j[0] == p])
                for p in policies}
-    command = "python " + " ".join(shlex.quote(a) for a in ["benchmarks/scheduling.py", *(argv or sys.argv[1:])])
+    args_text = [shlex.quote(a) for a in (argv or sys.argv[1:])]
+    command = " ".join(["python -m benchmarks.scheduling", *args_text])
     if args.json:
         print(json.dumps({"command": command, "seeds": seeds, "factor": args.factor,
                           "elapsed_s": round(elapsed, 1), "results": results,

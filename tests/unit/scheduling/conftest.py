@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from inventory_loader import load_inventory
 
 from modelyard.domain.inventory import InventorySnapshot
 from modelyard.scheduling.fragmentation import WorkloadProfile
+from tests.unit.scheduling.inventory_loader import load_inventory
 
 
 @pytest.fixture

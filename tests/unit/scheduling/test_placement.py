@@ -88,7 +88,8 @@ def test_tensor_parallel_replica_stays_on_one_node_until_full(inventory: Invento
         assert isinstance(decision, Placement)
         inv = apply_placement(inv, decision)
     assert all(g.used_milli == 1000 for n in inv.nodes[:2] for g in n.gpus)
-    last = place(req("tp5", gpu_count=2, gpu_milli=1000, gpu_models=frozenset({"H100-80GB"})), inv, "best-fit")
+    last = place(req("tp5", gpu_count=2, gpu_milli=1000, gpu_models=frozenset({"H100-80GB"})),
+                 inv, "best-fit")
     assert isinstance(last, Unschedulable)
     assert "no node with 2 free H100-80GB GPUs" in last.message
 
@@ -127,7 +128,8 @@ def test_fgd_avoids_breaking_a_whole_gpu(inventory: InventorySnapshot, profile: 
 
 
 def test_release_restores_the_inventory(inventory: InventorySnapshot) -> None:
-    decision = place(req(gpu_count=2, gpu_milli=1000, cpu_milli=1000, memory_mib=10), inventory, "gpu-packing")
+    decision = place(req(gpu_count=2, gpu_milli=1000, cpu_milli=1000, memory_mib=10), inventory,
+                     "gpu-packing")
     assert isinstance(decision, Placement)
     after = release_placement(apply_placement(inventory, decision), decision)
     assert after.nodes == inventory.nodes

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from inventory_loader import load_inventory
 
 from modelyard.domain.inventory import GPU_MILLI, InventorySnapshot, ResourceRequest
 from modelyard.domain.quotas import Quota
@@ -24,6 +23,7 @@ from modelyard.scheduling.quotas import (
     admit,
     usage_by_key,
 )
+from tests.unit.scheduling.inventory_loader import load_inventory
 
 INVENTORY = load_inventory()
 PROFILE = WorkloadProfile((TaskClass(4000, 8192, 1, 1000, 0.5), TaskClass(2000, 4096, 1, 300, 0.5)))

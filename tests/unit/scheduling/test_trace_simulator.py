@@ -23,7 +23,8 @@ openb-node-0000,64000,262144,2,P100
 openb-node-0001,96000,393216,8,G2
 openb-node-0002,104000,524288,2,T4
 """
-TASKS_CSV = """name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,creation_time,deletion_time,scheduled_time
+TASKS_CSV = """\
+name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,creation_time,deletion_time,scheduled_time
 openb-pod-0000,12000,16384,1,1000,,LS,Running,0,12537496,0
 openb-pod-0001,6000,12288,1,460,,LS,Running,427061,12902960,427061
 openb-pod-0002,8000,30000,8,1000,,BE,Running,10,,10
