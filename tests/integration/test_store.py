@@ -133,3 +133,22 @@ async def test_keys(store: Store) -> None:
         got = await uow.keys.by_prefix("abcd1234")
         assert got == replace(key, last_used_at=T0)
         assert await uow.keys.by_prefix("nope") is None
+
+
+async def test_nodes(store: Store) -> None:
+    from modelyard.domain.inventory import Gpu, Node, Taint
+    from modelyard.domain.nodes import NodeRecord, NodeSource
+
+    node = Node("gpu-1", (Gpu(0, "H100-80GB", 80 * 1024**3), Gpu(1, "H100-80GB", 80 * 1024**3)),
+                64000, 512 * 1024, {"zone": "a"}, (Taint("dedicated", "ml"),))
+    record = NodeRecord(node, NodeSource.DECLARED, T0, ("GPU-a", "GPU-b"))
+    async with store.uow() as uow:
+        await uow.nodes.put(record)
+        await uow.nodes.put(replace(record, draining=True))
+    async with store.uow() as uow:
+        got = await uow.nodes.get("gpu-1")
+        assert got == replace(record, draining=True)
+        assert got is not None and got.node.labels == {"zone": "a"}
+        assert [n.name for n in await uow.nodes.all()] == ["gpu-1"]
+        await uow.nodes.delete("gpu-1")
+        assert await uow.nodes.get("gpu-1") is None

@@ -251,3 +251,27 @@ class Client:
         """Cumulative per-revision counters."""
         result: list[dict[str, Any]] = self._call("GET", f"/api/v1/deployments/{name}/stats")
         return result
+
+    def nodes(self) -> list[dict[str, Any]]:
+        """The node inventory."""
+        result: list[dict[str, Any]] = self._call("GET", "/api/v1/nodes")
+        return result
+
+    def node(self, name: str) -> dict[str, Any]:
+        """One node."""
+        result: dict[str, Any] = self._call("GET", f"/api/v1/nodes/{name}")
+        return result
+
+    def declare_node(self, **body: Any) -> dict[str, Any]:
+        """Declare a node or its GPUs."""
+        result: dict[str, Any] = self._call("POST", "/api/v1/nodes", json=body)
+        return result
+
+    def node_action(self, name: str, action: str) -> dict[str, Any]:
+        """cordon, uncordon or drain a node."""
+        result: dict[str, Any] = self._call("POST", f"/api/v1/nodes/{name}/{action}")
+        return result
+
+    def remove_node(self, name: str) -> None:
+        """Forget a node."""
+        self._call("DELETE", f"/api/v1/nodes/{name}")

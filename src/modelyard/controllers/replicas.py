@@ -30,9 +30,11 @@ from modelyard.controllers.replica_steps import (
 )
 from modelyard.domain.clock import Clock
 from modelyard.domain.errors import ErrorCode, ModelyardError
+from modelyard.domain.inventory import InventorySnapshot, ResourceRequest
 from modelyard.domain.replicas import Replica, ReplicaEvent, ReplicaState, transition
 from modelyard.observability.metrics import REPLICAS
 from modelyard.registry.artifacts import ArtifactStore
+from modelyard.scheduling.placement import Placement, Unschedulable, place
 from modelyard.store.unit_of_work import Store, UnitOfWork
 
 logger = logging.getLogger(__name__)
@@ -105,7 +107,7 @@ class ReplicaController:
             case Wait():
                 return
             case Bind(node=node):
-                await uow.replicas.save(replace(transition(r, ReplicaEvent.BOUND, now), node=node))
+                await self._bind(uow, r, node)
             case Launch():
                 await self._launch(uow, r)
             case Adopt(observed=obs):
@@ -123,6 +125,20 @@ class ReplicaController:
                 self.backend.forget(r.id)
                 await uow.replicas.delete(r.id)
                 logger.info("replica stopped", extra={"replica_id": r.id})
+
+    async def _bind(self, uow: UnitOfWork, r: Replica, runnable: str) -> None:
+        """Place the replica with the scheduler on the nodes this backend can run."""
+        records = [n for n in await uow.nodes.all() if n.name == runnable]
+        inventory = InventorySnapshot(tuple(n.node for n in records))
+        match place(ResourceRequest(replica_id=r.id), inventory, self.inputs.placement_policy):
+            case Placement(node=node):
+                bound = transition(r, ReplicaEvent.BOUND, self.clock.now(), reason="")
+                await uow.replicas.save(replace(bound, node=node))
+            case Unschedulable() as refused:
+                if r.reason != refused.message:
+                    await uow.replicas.save(replace(r, reason=refused.message))
+                    logger.info("replica unschedulable", extra={"replica_id": r.id,
+                                                                "reason": refused.message})
 
     async def _launch(self, uow: UnitOfWork, r: Replica) -> None:
         now = self.clock.now()

@@ -226,3 +226,17 @@ revision_validations = Table(
     ForeignKeyConstraint(["deployment", "revision"], ["revisions.deployment", "revisions.number"],
                          ondelete="CASCADE"),
 )
+
+nodes = Table(
+    "nodes", metadata,
+    Column("name", String(63), primary_key=True),
+    Column("source", String(16), nullable=False),
+    Column("cpu_milli", Integer, nullable=False),
+    Column("memory_mib", Integer, nullable=False),
+    Column("gpus", Text, nullable=False, default="[]"),
+    Column("labels", Text, nullable=False, default="{}"),
+    Column("taints", Text, nullable=False, default="[]"),
+    Column("cordoned", Boolean, nullable=False, default=False),
+    Column("draining", Boolean, nullable=False, default=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)

@@ -17,6 +17,7 @@ from modelyard.store.repositories.audit import SqlAuditRepository
 from modelyard.store.repositories.deployments import SqlDeploymentRepository
 from modelyard.store.repositories.keys import SqlKeyRepository
 from modelyard.store.repositories.models import SqlModelRepository
+from modelyard.store.repositories.nodes import SqlNodeRepository
 from modelyard.store.repositories.replicas import SqlReplicaRepository
 from modelyard.store.repositories.rollouts import SqlRolloutRepository
 from modelyard.store.repositories.teams import SqlTeamRepository
@@ -32,6 +33,7 @@ class UnitOfWork:
         self.deployments = SqlDeploymentRepository(conn)
         self.replicas = SqlReplicaRepository(conn)
         self.keys = SqlKeyRepository(conn)
+        self.nodes = SqlNodeRepository(conn)
         self.teams = SqlTeamRepository(conn)
         self.audit = SqlAuditRepository(conn)
         self.rollouts = SqlRolloutRepository(conn)
