@@ -79,6 +79,9 @@ MATRIX: list[tuple[str, str, str, Any, set[str]]] = [
     ("POST", "/nodes/{name}/uncordon", "/nodes/nope/uncordon", None, {A}),
     ("POST", "/nodes/{name}/drain", "/nodes/nope/drain", None, {A}),
     ("DELETE", "/nodes/{name}", "/nodes/nope", None, {A}),
+    ("GET", "/quotas", "/quotas", None, READERS),
+    ("PUT", "/quotas/{team}/{gpu_model}", "/quotas/a/T4-16GB", {"guaranteed": 1}, {A}),
+    ("DELETE", "/quotas/{team}/{gpu_model}", "/quotas/a/nope", None, {A}),
 ]
 ROLES = [A, TA, D, V, INV]
 

@@ -21,6 +21,7 @@ from modelyard.api.routes import (
     keys,
     models,
     nodes,
+    quotas,
     revisions,
     rollouts,
     system,
@@ -70,7 +71,8 @@ def build_api_app(cp: ControlPlane) -> FastAPI:
                   redoc_url=None)
     app.state.cp = cp
     # every route passes the policy table (api/policy.py) before its handler runs
-    for module in (models, deployments, revisions, rollouts, system, teams, keys, audit, nodes):
+    for module in (models, deployments, revisions, rollouts, system, teams, keys, audit, nodes,
+                   quotas):
         app.include_router(module.router, prefix=PREFIX, dependencies=[Depends(authorize)])
     install_openapi(app)
     app.add_middleware(RejectNul)

@@ -81,6 +81,9 @@ RULES: Mapping[tuple[str, str], Rule] = MappingProxyType({
     ("POST", "/nodes/{name}/uncordon"): R(Action.ADMIN, "node.uncordon"),
     ("POST", "/nodes/{name}/drain"): R(Action.ADMIN, "node.drain"),
     ("DELETE", "/nodes/{name}"): R(Action.ADMIN, "node.delete"),
+    ("GET", "/quotas"): R(Action.READ, "quota.list"),
+    ("PUT", "/quotas/{team}/{gpu_model}"): R(Action.ADMIN, "quota.set"),
+    ("DELETE", "/quotas/{team}/{gpu_model}"): R(Action.ADMIN, "quota.delete"),
     ("GET", "/audit/verify"): R(Action.ADMIN, "audit.verify"),
 })
 

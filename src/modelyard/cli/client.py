@@ -252,6 +252,18 @@ class Client:
         result: list[dict[str, Any]] = self._call("GET", f"/api/v1/deployments/{name}/stats")
         return result
 
+    def quotas(self) -> list[dict[str, Any]]:
+        """Team GPU quotas."""
+        result: list[dict[str, Any]] = self._call("GET", "/api/v1/quotas")
+        return result
+
+    def set_quota(self, team: str, gpu_model: str, guaranteed: float,
+                  borrow: float) -> dict[str, Any]:
+        """Set a team's quota for a GPU model."""
+        result: dict[str, Any] = self._call("PUT", f"/api/v1/quotas/{team}/{gpu_model}",
+                                            json={"guaranteed": guaranteed, "borrow": borrow})
+        return result
+
     def nodes(self) -> list[dict[str, Any]]:
         """The node inventory."""
         result: list[dict[str, Any]] = self._call("GET", "/api/v1/nodes")

@@ -12,7 +12,7 @@ from modelyard.cli.audit import audit_group
 from modelyard.cli.context import CliContext, default_context
 from modelyard.cli.deploy import deploy, deployments_group, replicas_group
 from modelyard.cli.models import models_group
-from modelyard.cli.nodes import nodes_group
+from modelyard.cli.nodes import nodes_group, quotas_group
 from modelyard.cli.plan import plan
 from modelyard.cli.rollouts import rollouts_group
 from modelyard.cli.serve import gateway, server, up
@@ -39,7 +39,7 @@ for command in (up, server, gateway, models_group, deploy, deployments_group, re
                 rollouts_group):
     cli.add_command(command)
 for command in (teams_group, users_group, keys_group, audit_group, plan, simulate_command,
-                nodes_group):
+                nodes_group, quotas_group):
     cli.add_command(command)
 
 

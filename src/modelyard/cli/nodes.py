@@ -120,3 +120,40 @@ def remove(ctx: CliContext, name: str, output: str) -> None:
         emit_json({"removed": name})
     else:
         click.echo(f"removed {name}")
+
+
+@click.group("quotas")
+def quotas_group() -> None:
+    """Team GPU quotas (guaranteed and borrowable, per GPU model)."""
+
+
+@quotas_group.command("list")
+@output_option
+@pass_ctx
+def list_quotas(ctx: CliContext, output: str) -> None:
+    """Quotas you may see."""
+    items = ctx.client().quotas()
+    if output == "json":
+        emit_json(items)
+    else:
+        emit_table([(q["team"], q["gpu_model"], f"{q['guaranteed']:g}", f"{q['borrow']:g}")
+                    for q in items], ["team", "gpu model", "guaranteed", "borrowable"])
+
+
+@quotas_group.command("set")
+@click.argument("team")
+@click.argument("gpu_model")
+@click.option("--guaranteed", type=float, required=True, help="GPUs always available.")
+@click.option("--borrow", type=float, default=0.0, show_default=True,
+              help="GPUs more that may be borrowed from other teams' idle guarantees.")
+@output_option
+@pass_ctx
+def set_quota(ctx: CliContext, team: str, gpu_model: str, guaranteed: float, borrow: float,
+              output: str) -> None:
+    """Set TEAM's quota for GPU_MODEL."""
+    q = ctx.client().set_quota(team, gpu_model, guaranteed, borrow)
+    if output == "json":
+        emit_json(q)
+    else:
+        click.echo(f"{q['team']} {q['gpu_model']}: {q['guaranteed']:g} guaranteed, "
+                   f"{q['borrow']:g} borrowable")

@@ -77,4 +77,4 @@ def format_gpus(milli: int) -> str:
     return f"{milli / GPU_MILLI:g}"
 
 
-__all__ = ["PRIORITY_VALUES", "PriorityClass", "Quota", "format_gpus"]
+__all__ = ["GPU_MILLI", "PRIORITY_VALUES", "PriorityClass", "Quota", "format_gpus"]

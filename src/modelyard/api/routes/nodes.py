@@ -16,6 +16,7 @@ from modelyard.domain.nodes import NodeRecord, NodeSource
 from modelyard.domain.replicas import LIVE_STATES, ReplicaEvent, ReplicaState, transition
 from modelyard.domain.tenancy import DEFAULT_TEAM
 from modelyard.scheduling.gpus import gpu_memory_bytes
+from modelyard.scheduling.usage import build_inventory
 from modelyard.store.unit_of_work import UnitOfWork
 
 router = APIRouter(tags=["nodes"])
@@ -29,9 +30,9 @@ async def _get(uow: UnitOfWork, name: str) -> NodeRecord:
 
 
 async def _public(uow: UnitOfWork, record: NodeRecord) -> NodePublic:
-    replicas = [r.id for r in await uow.replicas.all()
-                if r.node == record.name and r.state in LIVE_STATES]
-    n = record.node
+    bound = await uow.replicas.all()
+    replicas = [r.id for r in bound if r.node == record.name and r.state in LIVE_STATES]
+    n = build_inventory([record.node], bound).nodes[0]
     return NodePublic(
         name=n.name, source=str(record.source), cordoned=n.cordoned, draining=record.draining,
         cpu_milli=n.cpu_milli, memory_mib=n.memory_mib, labels=dict(n.labels),

@@ -14,6 +14,7 @@ from modelyard.domain.deployments import (
     Deployment,
     EngineSettings,
     Environment,
+    Resources,
     Revision,
     RevisionSpec,
 )
@@ -36,7 +37,9 @@ def _revision(row: Any) -> Revision:
                 if row.engine_settings else None)
     spec = RevisionSpec(row.model, row.model_version, row.alias, row.framework, row.digest,
                         row.artifact_name, row.max_batch_size, row.max_batch_delay_ms,
-                        row.engine, settings, row.replicas)
+                        row.engine, settings, row.replicas,
+                        Resources.from_json(json.loads(row.resources)) if row.resources
+                        else Resources())
     return Revision(row.deployment, row.number, spec, utc_req(row.created_at), row.created_by,
                     row.message)
 
@@ -79,7 +82,8 @@ class SqlDeploymentRepository:
             max_batch_delay_ms=s.max_batch_delay_ms, engine=s.engine,
             engine_settings=json.dumps(s.engine_settings.to_json()) if s.engine_settings else None,
             created_at=r.created_at, created_by=r.created_by,
-            message=r.message, replicas=s.replicas))
+            message=r.message, replicas=s.replicas,
+            resources=json.dumps(s.resources.to_json())))
 
     async def next_revision(self, name: str) -> int:
         """Return the next revision number of ``name``."""
