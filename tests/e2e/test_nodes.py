@@ -43,3 +43,20 @@ def test_inventory_cordon_and_drain(platform: PlatformProcess,
     assert cli_json(url, key, "nodes", "list")[0]["cordoned"] is False
     c.delete_deployment("iris")
     wait_for(lambda: replica_pids(platform.home) == set())
+
+    # taints keep replicas away unless tolerated; node selectors must match labels
+    tainted = cli_json(url, key, "nodes", "add", local, "--gpu", "T4-16GBx2",
+                       "--taint", "dedicated=ml")
+    assert tainted["taints"] == ["dedicated=ml"]
+    cli_json(url, key, "deploy", "plain", "--model", "iris", "--version", "1", "--no-wait")
+    cli_json(url, key, "deploy", "tolerant", "--model", "iris", "--version", "1", "--no-wait",
+             "--toleration", "dedicated=ml", "--node-selector", "zone=a")
+    cli_json(url, key, "deploy", "picky", "--model", "iris", "--version", "1", "--no-wait",
+             "--toleration", "dedicated", "--node-selector", "zone=b")
+    wait_for(lambda: c.deployment("tolerant")["status"] == "ready")
+    assert "taint dedicated=ml not tolerated" in c.deployment("plain")["replicas"][0]["reason"]
+    assert c.deployment("picky")["replicas"][0]["state"] == "pending"
+    assert "label zone=b missing" in c.deployment("picky")["replicas"][0]["reason"]
+    for name in ("plain", "tolerant", "picky"):
+        c.delete_deployment(name)
+    wait_for(lambda: replica_pids(platform.home) == set())

@@ -47,7 +47,8 @@ ENGINE_FLAGS = ("tensor_parallel_size", "gpu_memory_fraction", "max_model_len", 
                 "extra_args", "engine_version")
 
 
-RESOURCE_FLAGS = ("gpu_count", "gpu_milli", "gpu_memory_gib", "gpu_models")
+RESOURCE_FLAGS = ("gpu_count", "gpu_milli", "gpu_memory_gib", "gpu_models", "node_selector",
+                  "tolerations")
 
 
 def _resources(flags: dict[str, Any]) -> dict[str, Any] | None:
@@ -58,6 +59,10 @@ def _resources(flags: dict[str, Any]) -> dict[str, Any] | None:
         given["gpu_count"] = 1
     if "gpu_models" in given:
         given["gpu_models"] = list(given["gpu_models"])
+    if "node_selector" in given:
+        given["node_selector"] = dict(s.split("=", 1) for s in given["node_selector"] if "=" in s)
+    if "tolerations" in given:
+        given["tolerations"] = list(given["tolerations"])
     return given
 
 
@@ -107,6 +112,10 @@ def _exists(ctx: CliContext, name: str) -> bool:
               help="Milli-GPU of one shared GPU per replica (1-999).")
 @click.option("--gpu-memory-gib", type=float, default=None, help="GPU memory per GPU.")
 @click.option("--gpu-model", "gpu_models", multiple=True, help="Allowed GPU model, repeatable.")
+@click.option("--node-selector", "node_selector", multiple=True,
+              help="key=value a node must carry, repeatable.")
+@click.option("--toleration", "tolerations", multiple=True,
+              help="KEY or KEY=VALUE taint to accept, repeatable.")
 @click.option("--engine", type=click.Choice(["vllm", "tgi", "llamacpp", "trtllm"]),
               default=None, help="Serve with a real engine instead of a built-in runtime.")
 @click.option("--tensor-parallel", "tensor_parallel_size", type=int, default=None)

@@ -73,15 +73,17 @@ def _gpu_spec(text: str) -> dict[str, Any]:
 @click.option("--cpu", "cpu_cores", type=float, default=0.0, help="CPU cores.")
 @click.option("--memory-gib", type=float, default=0.0)
 @click.option("--label", "labels", multiple=True, help="key=value, repeatable.")
+@click.option("--taint", "taints", multiple=True, help="key=value, repeatable.")
 @output_option
 @pass_ctx
 def add(ctx: CliContext, name: str, gpus: tuple[str, ...], cpu_cores: float, memory_gib: float,
-        labels: tuple[str, ...], output: str) -> None:
+        labels: tuple[str, ...], taints: tuple[str, ...], output: str) -> None:
     """Declare a node, or the GPUs of an existing one (planning, CPU-only machines)."""
     label_map = dict(item.split("=", 1) for item in labels if "=" in item)
     n = ctx.client().declare_node(name=name, gpus=[_gpu_spec(g) for g in gpus],
                                   cpu_milli=int(cpu_cores * 1000),
-                                  memory_mib=int(memory_gib * 1024), labels=label_map)
+                                  memory_mib=int(memory_gib * 1024), labels=label_map,
+                                  taints=list(taints))
     if output == "json":
         emit_json(n)
     else:

@@ -20,6 +20,7 @@ from modelyard.domain.inventory import (
     InventorySnapshot,
     Node,
     ResourceRequest,
+    Toleration,
 )
 from modelyard.domain.quotas import PriorityClass, Quota
 from modelyard.domain.replicas import Allocation, Replica, ReplicaState
@@ -79,6 +80,8 @@ def resource_request(req: BindingRequest) -> ResourceRequest:
     return ResourceRequest(
         replica_id=req.replica_id, gpu_count=gpus, gpu_milli=r.gpu_milli if gpus else 0,
         gpu_memory_bytes=r.gpu_memory_bytes if gpus else 0, gpu_models=frozenset(r.gpu_models),
+        node_selector=dict(r.node_selector),
+        tolerations=tuple(Toleration(k, v) for k, v in r.tolerations),
         cpu_milli=r.cpu_milli, memory_mib=r.memory_mib)
 
 

@@ -66,11 +66,15 @@ class Resources:
     gpu_models: tuple[str, ...] = ()
     cpu_milli: int = 0
     memory_mib: int = 0
+    node_selector: tuple[tuple[str, str], ...] = ()
+    tolerations: tuple[tuple[str, str | None], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready form for storage."""
         out = asdict(self)
         out["gpu_models"] = list(self.gpu_models)
+        out["node_selector"] = dict(self.node_selector)
+        out["tolerations"] = [list(t) for t in self.tolerations]
         return out
 
     @classmethod
@@ -78,6 +82,8 @@ class Resources:
         """Parse the stored form."""
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         known["gpu_models"] = tuple(known.get("gpu_models") or ())
+        known["node_selector"] = tuple(sorted((known.get("node_selector") or {}).items()))
+        known["tolerations"] = tuple((k, v) for k, v in known.get("tolerations") or ())
         return cls(**known)
 
 

@@ -11,7 +11,7 @@ from modelyard.api.authz import Action, require
 from modelyard.api.deps import CP, Caller
 from modelyard.api.schemas.nodes import GpuPublic, NodeCreate, NodePublic
 from modelyard.domain.errors import ErrorCode, ModelyardError
-from modelyard.domain.inventory import Gpu, Node
+from modelyard.domain.inventory import Gpu, Node, Taint
 from modelyard.domain.nodes import NodeRecord, NodeSource
 from modelyard.domain.replicas import LIVE_STATES, ReplicaEvent, ReplicaState, transition
 from modelyard.domain.tenancy import DEFAULT_TEAM
@@ -36,6 +36,7 @@ async def _public(uow: UnitOfWork, record: NodeRecord) -> NodePublic:
     return NodePublic(
         name=n.name, source=str(record.source), cordoned=n.cordoned, draining=record.draining,
         cpu_milli=n.cpu_milli, memory_mib=n.memory_mib, labels=dict(n.labels),
+        taints=[f"{t.key}={t.value}" for t in n.taints],
         gpus=[GpuPublic(index=g.index, model=g.model,
                         uuid=record.gpu_uuids[i] if i < len(record.gpu_uuids) else "",
                         memory_bytes=g.memory_bytes, allocated_milli=g.used_milli,
@@ -80,9 +81,10 @@ async def declare_node(body: NodeCreate, cp: CP, who: Caller, audit: Audit) -> N
     async with cp.store.uow() as uow:
         found = await uow.nodes.get(body.name)
         base = found.node if found else Node(body.name)
+        taints = tuple(Taint(k, v) for k, _, v in (t.partition("=") for t in body.taints))
         node = Node(body.name, _declared_gpus(body), body.cpu_milli or base.cpu_milli,
                     body.memory_mib or base.memory_mib, {**base.labels, **body.labels},
-                    base.taints, base.cordoned)
+                    taints or base.taints, base.cordoned)
         record = NodeRecord(node, NodeSource.DECLARED, cp.clock.now())
         await uow.nodes.put(record)
         result = await _public(uow, record)

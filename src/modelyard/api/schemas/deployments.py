@@ -52,14 +52,22 @@ class ResourcesBody(BaseModel):
                                                                    max_length=16)
     cpu_milli: int = Field(default=0, ge=0, le=1_000_000)
     memory_mib: int = Field(default=0, ge=0, le=1 << 30)
+    node_selector: dict[Annotated[str, Field(max_length=63)],
+                        Annotated[str, Field(max_length=255)]] = Field(default_factory=dict,
+                                                                       max_length=32)
+    tolerations: list[Annotated[str, Field(max_length=320)]] = Field(
+        default_factory=list, max_length=32, description="KEY or KEY=VALUE taints to accept.")
 
     def to_domain(self) -> Resources:
         """The domain form."""
         if self.gpu_milli < 1000 and self.gpu_count > 1:
             raise ModelyardError(ErrorCode.INVALID_REQUEST,
                                  "a GPU share (gpu_milli < 1000) needs gpu_count 1")
+        tolerations = tuple((k, v if sep else None) for k, sep, v in
+                            (t.partition("=") for t in self.tolerations))
         return Resources(self.gpu_count, self.gpu_milli, int(self.gpu_memory_gib * 1024**3),
-                         tuple(self.gpu_models), self.cpu_milli, self.memory_mib)
+                         tuple(self.gpu_models), self.cpu_milli, self.memory_mib,
+                         tuple(sorted(self.node_selector.items())), tolerations)
 
 
 class DeploymentCreate(BaseModel):

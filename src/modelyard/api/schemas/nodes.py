@@ -30,6 +30,9 @@ class NodeCreate(BaseModel):
     gpus: list[GpuDeclare] = Field(default_factory=list, max_length=16)
     labels: dict[Annotated[str, Field(max_length=63)], Annotated[str, Field(max_length=255)]] = \
         Field(default_factory=dict, max_length=64)
+    taints: list[Annotated[str, Field(max_length=320)]] = Field(
+        default_factory=list, max_length=32,
+        description="KEY=VALUE taints: replicas land only if they tolerate them.")
 
 
 class GpuPublic(BaseModel):
@@ -54,6 +57,7 @@ class NodePublic(BaseModel):
     cpu_milli: int
     memory_mib: int
     labels: dict[str, str]
+    taints: list[str]
     gpus: list[GpuPublic]
     replicas: list[str]
     updated_at: datetime
