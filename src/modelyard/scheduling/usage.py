@@ -36,3 +36,6 @@ def build_inventory(nodes: Iterable[Node], replicas: Iterable[Replica]) -> Inven
 def holds_resources(r: Replica) -> bool:
     """Bound replicas keep their GPUs until stopped (a crashed one restarts in place)."""
     return r.state not in (ReplicaState.PENDING, ReplicaState.STOPPED)
+
+
+__all__ = ["build_inventory", "holds_resources"]
