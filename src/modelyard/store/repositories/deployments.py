@@ -35,11 +35,11 @@ def _deployment(row: Any) -> Deployment:
 def _revision(row: Any) -> Revision:
     settings = (EngineSettings.from_json(json.loads(row.engine_settings))
                 if row.engine_settings else None)
+    resources = Resources.from_json(json.loads(row.resources)) if row.resources else Resources()
     spec = RevisionSpec(row.model, row.model_version, row.alias, row.framework, row.digest,
-                        row.artifact_name, row.max_batch_size, row.max_batch_delay_ms,
-                        row.engine, settings, row.replicas,
-                        Resources.from_json(json.loads(row.resources)) if row.resources
-                        else Resources())
+                        row.artifact_name, max_batch_size=row.max_batch_size,
+                        max_batch_delay_ms=row.max_batch_delay_ms, engine=row.engine,
+                        engine_settings=settings, replicas=row.replicas, resources=resources)
     return Revision(row.deployment, row.number, spec, utc_req(row.created_at), row.created_by,
                     row.message)
 
