@@ -12,7 +12,7 @@ import asyncio
 import logging
 import os
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from starlette.applications import Starlette
@@ -20,6 +20,7 @@ from starlette.applications import Starlette
 from modelyard.api.app import build_api_app
 from modelyard.api.deps import ControlPlane
 from modelyard.api.limits import BodyLimit, send_error
+from modelyard.backends.discovery import discover_local_node
 from modelyard.backends.local import LocalBackend
 from modelyard.config import Settings
 from modelyard.controllers.base import Reconciler
@@ -38,6 +39,8 @@ from modelyard.domain.audit import AuditDraft
 from modelyard.domain.clock import SystemClock
 from modelyard.domain.costs import Prices
 from modelyard.domain.errors import ErrorCode, ModelyardError
+from modelyard.domain.inventory import Gpu, Node
+from modelyard.domain.nodes import NodeRecord, NodeSource
 from modelyard.domain.replicas import RestartPolicy
 from modelyard.domain.tenancy import DEFAULT_TEAM, ApiKey, Role, generate_key
 from modelyard.gateway.app import Gateway, build_gateway_app
@@ -138,6 +141,7 @@ class Platform:
 
     def _build_server(self) -> None:
         s = self.settings
+        self.local_node = discover_local_node(s.local.node_name or None)
         for d in (s.home, s.artifacts_dir, s.logs_dir, s.run_dir):
             d.mkdir(parents=True, exist_ok=True)
         self.store = Store(s.database_url)
@@ -150,7 +154,8 @@ class Platform:
         inputs = StepInputs(
             policy=RestartPolicy(s.local.restart_base_s, s.local.restart_max_s,
                                  s.local.crash_loop_after),
-            start_timeout_s=s.local.start_timeout_s, drain_delay_s=s.controllers.drain_delay_s)
+            start_timeout_s=s.local.start_timeout_s, drain_delay_s=s.controllers.drain_delay_s,
+            node=self.local_node.name)
         self.engine_metrics = EngineMetricsScraper(self.store)
         prices = Prices(dict(s.costs.gpu_hour), s.costs.default_gpu_hour, s.costs.cpu_hour)
         rollouts = RolloutController(self.store, self.stats, self.clock)
@@ -198,11 +203,28 @@ class Platform:
         os.chmod(path, 0o600)
         self.new_admin_key = plaintext
 
+    async def _register_local_node(self) -> None:
+        """Record this machine's discovered capacity; declared GPUs take precedence."""
+        assert self.store is not None
+        d = self.local_node
+        async with self.store.uow() as uow:
+            found = await uow.nodes.get(d.name)
+            gpus = tuple(Gpu(g.index, g.model, g.memory_bytes) for g in d.gpus)
+            uuids = tuple(g.uuid for g in d.gpus)
+            if found is not None and found.source == NodeSource.DECLARED:
+                gpus, uuids = found.node.gpus, found.gpu_uuids
+            base = found.node if found is not None else Node(d.name)
+            node = replace(base, gpus=gpus, cpu_milli=d.cpu_milli, memory_mib=d.memory_mib)
+            source = found.source if found is not None else NodeSource.DISCOVERED
+            await uow.nodes.put(NodeRecord(node, source, self.clock.now(), uuids,
+                                           found.draining if found else False))
+
     async def start(self) -> None:
         """Migrate, bootstrap, and start the owned tasks."""
         if self.store is not None and self.manager is not None:
             await asyncio.to_thread(self.store.migrate)
             await self._bootstrap_admin_key()
+            await self._register_local_node()
             await self.manager.tick()
             self.manager.start()
         if self.watcher is not None:

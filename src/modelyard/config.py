@@ -55,6 +55,7 @@ class LocalBackendSettings(BaseModel):
     restart_max_s: float = Field(60.0, description="Largest restart delay.")
     crash_loop_after: int = Field(5, description="Consecutive crashes before crash_loop.")
     python: str = Field("", description="Python interpreter for replicas; empty = this one.")
+    node_name: str = Field("", description="This node's name in the inventory; empty = hostname.")
 
 
 class ControllerSettings(BaseModel):

@@ -82,6 +82,16 @@ MATRIX: list[tuple[str, str, str, Any, set[str]]] = [
     ("DELETE", "/keys/{key_id}", "/keys/nope", None, MANAGERS),
     ("GET", "/audit", "/audit", None, MANAGERS),
     ("GET", "/audit/verify", "/audit/verify", None, {A}),
+    ("GET", "/nodes", "/nodes", None, READERS),
+    ("GET", "/nodes/{name}", "/nodes/nope", None, READERS),
+    ("POST", "/nodes", "/nodes", {"name": "declared-x", "gpus": [{"model": "T4-16GB"}]}, {A}),
+    ("POST", "/nodes/{name}/cordon", "/nodes/nope/cordon", None, {A}),
+    ("POST", "/nodes/{name}/uncordon", "/nodes/nope/uncordon", None, {A}),
+    ("POST", "/nodes/{name}/drain", "/nodes/nope/drain", None, {A}),
+    ("DELETE", "/nodes/{name}", "/nodes/nope", None, {A}),
+    ("GET", "/quotas", "/quotas", None, READERS),
+    ("PUT", "/quotas/{team}/{gpu_model}", "/quotas/a/T4-16GB", {"guaranteed": 1}, {A}),
+    ("DELETE", "/quotas/{team}/{gpu_model}", "/quotas/a/nope", None, {A}),
 ]
 ROLES = [A, TA, D, V, INV]
 

@@ -42,8 +42,9 @@ def test_full_lifecycle(platform: PlatformProcess,
     assert d["status"] == "ready" and d["environment"] == "staging"
     shown = cli_json(url, key, "deployments", "show", "iris")
     assert {r["state"] for r in shown["replicas"]} == {"ready"}
+    node = cli_json(url, key, "nodes", "list")[0]["name"]
     for r in shown["replicas"]:
-        assert r["pid"] > 0 and r["port"] > 0 and r["node"] == "local"
+        assert r["pid"] > 0 and r["port"] > 0 and r["node"] == node
     pids = {r["pid"] for r in shown["replicas"]}
     assert replica_pids(platform.home) == pids
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,15 +25,6 @@ from tests.support.databases import database_url
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    with database_url(request.param, tmp_path) as url:
-        s = Store(url)
-        await asyncio.to_thread(s.migrate)
-        try:
-            yield s
-        finally:
-            await s.close()
 
 
 def draft(i: int, actor: str = "alice", action: str = "deployment.scale") -> AuditDraft:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -17,21 +15,10 @@ from modelyard.domain.models import Alias, Model, ModelVersion
 from modelyard.domain.replicas import Replica, ReplicaEvent, ReplicaState, transition
 from modelyard.domain.tenancy import ApiKey, Role
 from modelyard.store.unit_of_work import Store
-from tests.support.databases import database_url
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    with database_url(request.param, tmp_path) as url:
-        s = Store(url)
-        await asyncio.to_thread(s.migrate)
-        await asyncio.to_thread(s.migrate)  # idempotent
-        try:
-            yield s
-        finally:
-            await s.close()
 
 
 def version(n: int, digest: str = "sha256:" + "a" * 64) -> ModelVersion:
@@ -133,3 +120,28 @@ async def test_keys(store: Store) -> None:
         got = await uow.keys.by_prefix("abcd1234")
         assert got == replace(key, last_used_at=T0)
         assert await uow.keys.by_prefix("nope") is None
+
+
+async def test_nodes(store: Store) -> None:
+    from modelyard.domain.inventory import Gpu, Node, Taint
+    from modelyard.domain.nodes import NodeRecord, NodeSource
+
+    node = Node("gpu-1", (Gpu(0, "H100-80GB", 80 * 1024**3), Gpu(1, "H100-80GB", 80 * 1024**3)),
+                64000, 512 * 1024, {"zone": "a"}, (Taint("dedicated", "ml"),))
+    record = NodeRecord(node, NodeSource.DECLARED, T0, ("GPU-a", "GPU-b"))
+    async with store.uow() as uow:
+        await uow.nodes.put(record)
+        await uow.nodes.put(replace(record, draining=True))
+    async with store.uow() as uow:
+        got = await uow.nodes.get("gpu-1")
+        assert got == replace(record, draining=True)
+        assert got is not None and got.node.labels == {"zone": "a"}
+        assert [n.name for n in await uow.nodes.all()] == ["gpu-1"]
+        await uow.nodes.delete("gpu-1")
+        assert await uow.nodes.get("gpu-1") is None
+
+
+async def test_migrations_are_idempotent(store: Store) -> None:
+    await asyncio.to_thread(store.migrate)
+    async with store.uow() as uow:
+        assert await uow.models.all() == []

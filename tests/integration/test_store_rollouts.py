@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -25,23 +22,13 @@ from modelyard.domain.rollouts import (
     transition,
 )
 from modelyard.store.unit_of_work import Store
-from tests.support.databases import database_url
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    with database_url(request.param, tmp_path) as url:
-        s = Store(url)
-        await asyncio.to_thread(s.migrate)
-        try:
-            yield s
-        finally:
-            await s.close()
 
 
-SPEC = RevisionSpec("iris", 1, None, "sklearn", "sha256:" + "a" * 64, "m.joblib", 3)
+SPEC = RevisionSpec("iris", 1, None, "sklearn", "sha256:" + "a" * 64, "m.joblib", replicas=3)
 
 
 async def test_rollouts_history_validations(store: Store) -> None:

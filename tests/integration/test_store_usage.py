@@ -16,7 +16,7 @@ from modelyard.domain.clock import FakeClock
 from modelyard.domain.costs import Budget, BudgetState, Period, Prices
 from modelyard.domain.deployments import Deployment, Environment, Revision, RevisionSpec
 from modelyard.domain.ids import ReplicaId
-from modelyard.domain.replicas import Replica, ReplicaState
+from modelyard.domain.replicas import Allocation, Replica, ReplicaState
 from modelyard.domain.usage import GroupBy, UsageRecord, aggregate
 from modelyard.store import tables as t
 from modelyard.store.repositories.audit import AuditFilter
@@ -78,21 +78,26 @@ async def test_replica_time_accrues_into_cost_with_a_fake_clock(store: Store) ->
     clock = FakeClock(T0)
     async with store.uow() as uow:
         await uow.replicas.add(Replica(ReplicaId("d-1"), "d", 1, ReplicaState.READY, T0, T0))
+        # two half H100s and 4 CPUs from the scheduler
+        await uow.replicas.add(Replica(ReplicaId("d-2"), "d", 1, ReplicaState.READY, T0, T0,
+                                       allocation=Allocation((0, 1), 500, 0, "H100", 4000)))
         await uow.usage.set_budget(Budget("t", soft=0.2, hard=1.0, period=Period.MONTH), T0, "me")
-    prices = Prices(cpu_hour=0.1)
+    prices = Prices({"H100": 4.0}, cpu_hour=0.1)
     meter = ResourceMeter(store, clock, prices, interval_s=60)
     clock.advance(30 * 60)  # 12:40 → 13:10, accrued in two passes
     await meter.reconcile("all")
     clock.advance(2 * 3600)  # → 15:10
     await meter.reconcile("all")
     async with store.uow() as uow:
-        rows = await uow.usage.resource_totals(GroupBy.DEPLOYMENT, T0)
-        assert rows == [("d", "", pytest.approx(9000.0), 0.0)]
+        rows = sorted(await uow.usage.resource_totals(GroupBy.DEPLOYMENT, T0))
+        assert rows == [("d", "", pytest.approx(9000.0), 0.0),
+                        ("d", "H100", pytest.approx(4 * 9000.0), pytest.approx(9000.0))]
         assert (await uow.usage.resource_totals(GroupBy.MODEL, T0))[0][0] == "iris@3"
         spend = await team_spend(uow, "t", datetime(2026, 3, 1, tzinfo=UTC), prices)
-        assert spend == pytest.approx(2.5 * 0.1)
+        # 2.5 h × (1 + 4 CPUs × 0.1) + 2.5 h × one whole H100 × 4.0
+        assert spend == pytest.approx(2.5 * 5 * 0.1 + 2.5 * 4.0)
     verdicts = await meter.judge_budgets(clock.now())
-    assert verdicts[0].state == BudgetState.SOFT_EXCEEDED
+    assert verdicts[0].state == BudgetState.HARD_EXCEEDED
     async with store.uow() as uow:
         assert (await uow.usage.budgets())[0][1] == "2026-03"  # alerted once this period
         assert await uow.usage.delete_budget("t") and not await uow.usage.delete_budget("t")

@@ -22,6 +22,8 @@ from modelyard.api.routes import (
     drift,
     keys,
     models,
+    nodes,
+    quotas,
     revisions,
     rollouts,
     system,
@@ -72,8 +74,8 @@ def build_api_app(cp: ControlPlane) -> FastAPI:
                   redoc_url=None)
     app.state.cp = cp
     # every route passes the policy table (api/policy.py) before its handler runs
-    for module in (models, deployments, revisions, rollouts, system, teams, keys, audit, usage,
-                   budgets, drift):
+    for module in (models, deployments, revisions, rollouts, system, teams, keys, audit, nodes,
+                   quotas, usage, budgets, drift):
         app.include_router(module.router, prefix=PREFIX, dependencies=[Depends(authorize)])
     install_openapi(app)
     app.add_middleware(RejectNul)

@@ -84,6 +84,16 @@ RULES: Mapping[tuple[str, str], Rule] = MappingProxyType({
     ("GET", "/keys"): R(Action.MANAGE_TEAM, "key.list"),
     ("DELETE", "/keys/{key_id}"): R(Action.MANAGE_TEAM, "key.revoke"),
     ("GET", "/audit"): R(Action.READ_AUDIT, "audit.list"),
+    ("GET", "/nodes"): R(Action.READ, "node.list"),
+    ("GET", "/nodes/{name}"): R(Action.READ, "node.get"),
+    ("POST", "/nodes"): R(Action.ADMIN, "node.declare"),
+    ("POST", "/nodes/{name}/cordon"): R(Action.ADMIN, "node.cordon"),
+    ("POST", "/nodes/{name}/uncordon"): R(Action.ADMIN, "node.uncordon"),
+    ("POST", "/nodes/{name}/drain"): R(Action.ADMIN, "node.drain"),
+    ("DELETE", "/nodes/{name}"): R(Action.ADMIN, "node.delete"),
+    ("GET", "/quotas"): R(Action.READ, "quota.list"),
+    ("PUT", "/quotas/{team}/{gpu_model}"): R(Action.ADMIN, "quota.set"),
+    ("DELETE", "/quotas/{team}/{gpu_model}"): R(Action.ADMIN, "quota.delete"),
     ("GET", "/audit/verify"): R(Action.ADMIN, "audit.verify"),
 })
 

@@ -17,7 +17,7 @@ REPLICA_MODULE = "modelyard.runtimes.server"
 
 def build_launch_spec(
     replica_id: str, deployment: str, spec: RevisionSpec, artifact_path: str,
-    *, max_body_bytes: int,
+    *, max_body_bytes: int, gpu_ids: tuple[int, ...] = (),
 ) -> LaunchSpec:
     """Return the command that serves ``spec`` as deployment ``deployment``."""
     argv: tuple[str, ...] = (
@@ -36,6 +36,8 @@ def build_launch_spec(
     # Offline model loading; no busy-waiting OpenMP threads (they double p99 on small CPUs).
     env = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONUNBUFFERED": "1",
            "TOKENIZERS_PARALLELISM": "false", "OMP_WAIT_POLICY": "PASSIVE"}
+    if gpu_ids:
+        env["CUDA_VISIBLE_DEVICES"] = ",".join(str(i) for i in gpu_ids)
     return LaunchSpec(replica_id=replica_id, deployment=deployment, argv=argv, env=env)
 
 

@@ -297,3 +297,39 @@ class Client:
         """Cumulative per-revision counters."""
         result: list[dict[str, Any]] = self._call("GET", f"/api/v1/deployments/{name}/stats")
         return result
+
+    def quotas(self) -> list[dict[str, Any]]:
+        """Team GPU quotas."""
+        result: list[dict[str, Any]] = self._call("GET", "/api/v1/quotas")
+        return result
+
+    def set_quota(self, team: str, gpu_model: str, guaranteed: float,
+                  borrow: float) -> dict[str, Any]:
+        """Set a team's quota for a GPU model."""
+        result: dict[str, Any] = self._call("PUT", f"/api/v1/quotas/{team}/{gpu_model}",
+                                            json={"guaranteed": guaranteed, "borrow": borrow})
+        return result
+
+    def nodes(self) -> list[dict[str, Any]]:
+        """The node inventory."""
+        result: list[dict[str, Any]] = self._call("GET", "/api/v1/nodes")
+        return result
+
+    def node(self, name: str) -> dict[str, Any]:
+        """One node."""
+        result: dict[str, Any] = self._call("GET", f"/api/v1/nodes/{name}")
+        return result
+
+    def declare_node(self, **body: Any) -> dict[str, Any]:
+        """Declare a node or its GPUs."""
+        result: dict[str, Any] = self._call("POST", "/api/v1/nodes", json=body)
+        return result
+
+    def node_action(self, name: str, action: str) -> dict[str, Any]:
+        """cordon, uncordon or drain a node."""
+        result: dict[str, Any] = self._call("POST", f"/api/v1/nodes/{name}/{action}")
+        return result
+
+    def remove_node(self, name: str) -> None:
+        """Forget a node."""
+        self._call("DELETE", f"/api/v1/nodes/{name}")

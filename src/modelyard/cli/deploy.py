@@ -47,6 +47,25 @@ ENGINE_FLAGS = ("tensor_parallel_size", "gpu_memory_fraction", "max_model_len", 
                 "extra_args", "engine_version")
 
 
+RESOURCE_FLAGS = ("gpu_count", "gpu_milli", "gpu_memory_gib", "gpu_models", "node_selector",
+                  "tolerations")
+
+
+def _resources(flags: dict[str, Any]) -> dict[str, Any] | None:
+    given = {k: v for k, v in flags.items() if v not in (None, ())}
+    if not given:
+        return None
+    if "gpu_milli" in given and "gpu_count" not in given:
+        given["gpu_count"] = 1
+    if "gpu_models" in given:
+        given["gpu_models"] = list(given["gpu_models"])
+    if "node_selector" in given:
+        given["node_selector"] = dict(s.split("=", 1) for s in given["node_selector"] if "=" in s)
+    if "tolerations" in given:
+        given["tolerations"] = list(given["tolerations"])
+    return given
+
+
 def _engine_settings(engine: str | None, flags: dict[str, Any]) -> dict[str, Any] | None:
     given = {k: v for k, v in flags.items() if v not in (None, ())}
     if "engine_version" in given:
@@ -87,6 +106,16 @@ def _exists(ctx: CliContext, name: str) -> bool:
 @click.option("--wait/--no-wait", default=True, show_default=True,
               help="Wait until every replica is ready (updates: until the rollout settles).")
 @click.option("--timeout", "timeout_s", type=float, default=120.0, show_default=True)
+@click.option("--gpus", "gpu_count", type=int, default=None,
+              help="Whole GPUs per replica on one node (tensor parallelism).")
+@click.option("--gpu-share", "gpu_milli", type=int, default=None,
+              help="Milli-GPU of one shared GPU per replica (1-999).")
+@click.option("--gpu-memory-gib", type=float, default=None, help="GPU memory per GPU.")
+@click.option("--gpu-model", "gpu_models", multiple=True, help="Allowed GPU model, repeatable.")
+@click.option("--node-selector", "node_selector", multiple=True,
+              help="key=value a node must carry, repeatable.")
+@click.option("--toleration", "tolerations", multiple=True,
+              help="KEY or KEY=VALUE taint to accept, repeatable.")
 @click.option("--engine", type=click.Choice(["vllm", "tgi", "llamacpp", "trtllm"]),
               default=None, help="Serve with a real engine instead of a built-in runtime.")
 @click.option("--tensor-parallel", "tensor_parallel_size", type=int, default=None)
@@ -110,6 +139,7 @@ def deploy(ctx: CliContext, /, name: str, model: str | None, version: int | None
     if version is not None and alias is not None:
         raise click.UsageError("give at most one of --version and --alias")
     engine_flags = {k: options.pop(k) for k in ENGINE_FLAGS}
+    resources = _resources({k: options.pop(k) for k in RESOURCE_FLAGS})
     if _exists(ctx, name):
         if engine is not None or any(v not in (None, ()) for v in engine_flags.values()):
             raise click.UsageError("engine settings are fixed at creation; deploy a new name")
@@ -125,7 +155,7 @@ def deploy(ctx: CliContext, /, name: str, model: str | None, version: int | None
                             replicas=1 if replicas is None else replicas,
                             environment=environment, message=message,
                             max_batch_size=max_batch_size, max_batch_delay_ms=max_batch_delay_ms,
-                            engine=engine, engine_settings=settings)
+                            engine=engine, engine_settings=settings, resources=resources)
     if wait:
         d = _wait(ctx, name, timeout_s)
     if output == "json":

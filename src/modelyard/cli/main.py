@@ -13,8 +13,11 @@ from modelyard.cli.context import CliContext, default_context
 from modelyard.cli.deploy import deploy, deployments_group, replicas_group
 from modelyard.cli.drift import drift_group
 from modelyard.cli.models import models_group
+from modelyard.cli.nodes import nodes_group, quotas_group
+from modelyard.cli.plan import plan
 from modelyard.cli.rollouts import rollouts_group
 from modelyard.cli.serve import gateway, server, up
+from modelyard.cli.simulate import simulate_command
 from modelyard.cli.tenancy import keys_group, teams_group, users_group
 from modelyard.cli.usage import budgets_group, costs_group, usage_group
 from modelyard.cli.validate import validate
@@ -38,8 +41,9 @@ def cli(ctx: click.Context, url: str | None, api_key: str | None, ca_file: str |
 for command in (up, server, gateway, models_group, deploy, deployments_group, replicas_group,
                 rollouts_group):
     cli.add_command(command)
-for command in (teams_group, users_group, keys_group, audit_group, usage_group, costs_group,
-                budgets_group, validate, drift_group):
+for command in (teams_group, users_group, keys_group, audit_group, plan, simulate_command,
+                nodes_group, quotas_group, usage_group, costs_group, budgets_group, validate,
+                drift_group):
     cli.add_command(command)
 
 

@@ -4,8 +4,8 @@
 ``POST /api/v1/usage``): it fills in each record's model version from its revision and
 writes the batch. ``ResourceMeter`` (a reconciler with one key) accrues, every
 ``interval_s``, the time of each Ready replica since its Ready time or its last accrual
-into hour buckets: CPU-seconds always (one CPU per replica), GPU-seconds when the replica
-carries a GPU allocation (``gpus`` and ``gpu_model``, filled by the scheduler), then
+into hour buckets: CPU-seconds (its allocated CPUs, one without an allocation) and
+GPU-seconds by GPU model from its scheduler allocation (``domain.usage.held``), then
 judges every team budget: the soft limit raises one ``budget.soft_limit`` event per period
 and ``modelyard_budget_used_ratio`` follows spending over the hard limit.
 """
@@ -13,6 +13,7 @@ and ``modelyard_budget_used_ratio`` follows spending over the hard limit.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -32,7 +33,7 @@ from modelyard.domain.costs import (
 )
 from modelyard.domain.drift import DriftSample
 from modelyard.domain.replicas import Replica, ReplicaState
-from modelyard.domain.usage import GroupBy, ResourceUsage, UsageRecord, accrue
+from modelyard.domain.usage import GroupBy, ResourceUsage, UsageRecord, accrue, held
 from modelyard.observability.metrics import BUDGET_SPENT, BUDGET_USED_RATIO, REPLICA_SECONDS
 from modelyard.store.unit_of_work import Store, UnitOfWork
 
@@ -119,15 +120,15 @@ class ResourceMeter:
         rev = await uow.deployments.revision(replica.deployment, replica.revision)
         if dep is None or rev is None:
             return
-        gpus = int(getattr(replica, "gpus", 0) or 0)
-        gpu_model = str(getattr(replica, "gpu_model", "") or "")
+        h = held(replica.allocation)
         for bucket, seconds in accrue(since, now):
             await uow.usage.accrue(ResourceUsage(
                 replica.id, bucket, dep.team, dep.name, replica.revision, rev.spec.model,
-                rev.spec.version, gpu_model, gpus, seconds, seconds * gpus, now))
-            REPLICA_SECONDS.labels(dep.team, "cpu", "").inc(seconds)
-            if gpus:
-                REPLICA_SECONDS.labels(dep.team, "gpu", gpu_model).inc(seconds * gpus)
+                rev.spec.version, h.gpu_model, math.ceil(h.gpus), seconds * h.cpus,
+                seconds * h.gpus, now))
+            REPLICA_SECONDS.labels(dep.team, "cpu", "").inc(seconds * h.cpus)
+            if h.gpus:
+                REPLICA_SECONDS.labels(dep.team, "gpu", h.gpu_model).inc(seconds * h.gpus)
 
     async def judge_budgets(self, now: datetime) -> list[BudgetVerdict]:
         """Judge every budget; raise the soft-limit event once per period."""

@@ -73,6 +73,7 @@ class StepInputs:
     start_timeout_s: float
     probe_failures_to_fail: int = 3
     node: str = "local"
+    placement_policy: str = "best-fit"
     drain_delay_s: float = 0.0
 
 

@@ -15,6 +15,17 @@ from datetime import timedelta
 from modelyard.backends.base import Backend, Observed
 from modelyard.backends.launch import build_engine_launch_spec, build_launch_spec
 from modelyard.controllers.base import Result
+from modelyard.controllers.binding import (
+    PRIORITY_OF,
+    BindingRequest,
+    Bound,
+    Pending,
+    Preempt,
+    build_inventory,
+    decide_binding,
+    leaving_milli,
+    running_replicas,
+)
 from modelyard.controllers.observed import ObservedState
 from modelyard.controllers.replica_steps import (
     Adopt,
@@ -105,7 +116,7 @@ class ReplicaController:
             case Wait():
                 return
             case Bind(node=node):
-                await uow.replicas.save(replace(transition(r, ReplicaEvent.BOUND, now), node=node))
+                await self._bind(uow, r, node)
             case Launch():
                 await self._launch(uow, r)
             case Adopt(observed=obs):
@@ -124,6 +135,47 @@ class ReplicaController:
                 await uow.replicas.delete(r.id)
                 logger.info("replica stopped", extra={"replica_id": r.id})
 
+    async def _bind(self, uow: UnitOfWork, r: Replica, runnable: str) -> None:
+        """Place the replica on the nodes this backend runs, under quotas and priorities."""
+        dep = await uow.deployments.get(r.deployment)
+        revision = await uow.deployments.revision(r.deployment, r.revision)
+        if dep is None or revision is None:
+            return
+        replicas = await uow.replicas.all()
+        deployments = {d.name: d for d in await uow.deployments.all()}
+        nodes = [n.node for n in await uow.nodes.all() if n.name == runnable]
+        request = BindingRequest(r.id, dep.team, PRIORITY_OF[dep.environment],
+                                 revision.spec.resources, r.created_at.timestamp())
+        decision = decide_binding(request, build_inventory(nodes, replicas),
+                                  running_replicas(replicas, deployments),
+                                  await uow.quotas.all(), self.inputs.placement_policy,
+                                  leaving_milli(replicas))
+        now = self.clock.now()
+        match decision:
+            case Bound(placement=p, allocation=a):
+                bound = transition(r, ReplicaEvent.BOUND, now, reason="")
+                await uow.replicas.save(replace(bound, node=p.node, allocation=a))
+                logger.info("replica bound", extra={"replica_id": r.id, "node": p.node,
+                                                    "gpus": list(a.gpu_indexes),
+                                                    "borrowed": a.borrowed})
+            case Pending(reason=reason):
+                if r.reason != reason:
+                    await uow.replicas.save(replace(r, reason=reason))
+                    logger.info("replica pending", extra={"replica_id": r.id, "reason": reason})
+            case Preempt(victims=victims, reasons=reasons):
+                await self._preempt(uow, r, {v.id: v for v in replicas}, victims, reasons)
+
+    async def _preempt(self, uow: UnitOfWork, r: Replica, by_id: dict[str, Replica],
+                       victims: tuple[str, ...], reasons: tuple[str, ...]) -> None:
+        now = self.clock.now()
+        for victim_id, why in zip(victims, reasons, strict=True):
+            victim = by_id[victim_id]
+            note = f"preempted by {r.id}: {why}"
+            await uow.replicas.save(transition(victim, ReplicaEvent.DRAIN, now, reason=note))
+            logger.warning("replica preempted", extra={"replica_id": victim_id,
+                                                       "for_replica": r.id, "reason": why})
+        await uow.replicas.save(replace(r, reason=f"preempting {', '.join(victims)}"))
+
     async def _launch(self, uow: UnitOfWork, r: Replica) -> None:
         now = self.clock.now()
         revision = await uow.deployments.revision(r.deployment, r.revision)
@@ -131,12 +183,13 @@ class ReplicaController:
             raise ModelyardError(ErrorCode.NOT_FOUND, f"revision {r.revision} of {r.deployment} is gone")
         self.backend.forget(r.id)
         path = self.artifacts.path(revision.spec.digest, revision.spec.artifact_name)
+        gpus = r.allocation.gpu_indexes if r.allocation else ()
         if revision.spec.engine is not None:
             spec = build_engine_launch_spec(r.id, r.deployment, revision.spec, str(path),
-                                            port=self.backend.reserve_port())
+                                            port=self.backend.reserve_port(), gpu_ids=gpus)
         else:
             spec = build_launch_spec(r.id, r.deployment, revision.spec, str(path),
-                                     max_body_bytes=self.max_body_bytes)
+                                     max_body_bytes=self.max_body_bytes, gpu_ids=gpus)
         started = await self.backend.start(spec)
         launched = transition(r, ReplicaEvent.LAUNCHED, now)
         await uow.replicas.save(replace(launched, pid=started.pid, port=started.port,

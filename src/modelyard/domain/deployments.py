@@ -53,6 +53,41 @@ class EngineSettings:
 
 
 @dataclass(frozen=True)
+class Resources:
+    """What each replica of a revision asks the scheduler for.
+
+    ``gpu_count`` whole GPUs on one node (tensor parallelism), or one GPU shared at
+    ``gpu_milli`` (< 1000) of it; ``gpu_models`` restricts the models (empty: any).
+    """
+
+    gpu_count: int = 0
+    gpu_milli: int = 1000
+    gpu_memory_bytes: int = 0
+    gpu_models: tuple[str, ...] = ()
+    cpu_milli: int = 0
+    memory_mib: int = 0
+    node_selector: tuple[tuple[str, str], ...] = ()
+    tolerations: tuple[tuple[str, str | None], ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready form for storage."""
+        out = asdict(self)
+        out["gpu_models"] = list(self.gpu_models)
+        out["node_selector"] = dict(self.node_selector)
+        out["tolerations"] = [list(t) for t in self.tolerations]
+        return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Resources:
+        """Parse the stored form."""
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        known["gpu_models"] = tuple(known.get("gpu_models") or ())
+        known["node_selector"] = tuple(sorted((known.get("node_selector") or {}).items()))
+        known["tolerations"] = tuple((k, v) for k, v in known.get("tolerations") or ())
+        return cls(**known)
+
+
+@dataclass(frozen=True)
 class RevisionSpec:
     """What every replica of a revision runs."""
 
@@ -67,6 +102,7 @@ class RevisionSpec:
     engine: str | None = None
     engine_settings: EngineSettings | None = None
     replicas: int | None = None
+    resources: Resources = field(default_factory=Resources)
 
 
 @dataclass(frozen=True)

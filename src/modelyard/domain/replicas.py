@@ -15,10 +15,11 @@ reason; it is still retried at the maximum backoff (like Kubernetes' CrashLoopBa
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from types import MappingProxyType
+from typing import Any
 
 from modelyard.domain.errors import InvalidTransition
 from modelyard.domain.ids import ReplicaId
@@ -68,6 +69,32 @@ LIVE_STATES = frozenset(ReplicaState) - {ReplicaState.STOPPED, ReplicaState.DRAI
 
 
 @dataclass(frozen=True)
+class Allocation:
+    """What the scheduler gave a replica on its node."""
+
+    gpu_indexes: tuple[int, ...] = ()
+    gpu_milli: int = 0
+    gpu_memory_bytes: int = 0
+    gpu_model: str = ""
+    cpu_milli: int = 0
+    memory_mib: int = 0
+    borrowed: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready form for storage."""
+        out = asdict(self)
+        out["gpu_indexes"] = list(self.gpu_indexes)
+        return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Allocation:
+        """Parse the stored form."""
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        known["gpu_indexes"] = tuple(known.get("gpu_indexes") or ())
+        return cls(**known)
+
+
+@dataclass(frozen=True)
 class Replica:
     """One running (or wanting to run) instance of a revision."""
 
@@ -85,6 +112,7 @@ class Replica:
     next_restart_at: datetime | None = None
     reason: str = ""
     version: int = 1
+    allocation: Allocation | None = None
 
     @property
     def url(self) -> str | None:

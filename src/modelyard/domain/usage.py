@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from modelyard.domain.errors import ErrorCode, ModelyardError
+from modelyard.domain.replicas import Allocation
 
 BUCKET = timedelta(hours=1)
 _SINCE = re.compile(r"^(\d+)([smhdw])$")
@@ -104,6 +105,27 @@ class ResourceUsage:
     cpu_seconds: float
     gpu_seconds: float
     accrued_until: datetime
+
+
+@dataclass(frozen=True)
+class Held:
+    """What a replica holds while it runs: CPUs, GPUs (fractions allowed) and the GPU model."""
+
+    cpus: float
+    gpus: float
+    gpu_model: str
+
+
+def held(allocation: Allocation | None) -> Held:
+    """A replica's resources from its scheduler allocation; one CPU without one.
+
+    A GPU share is ``gpu_milli`` thousandths of each GPU in ``gpu_indexes``.
+    """
+    if allocation is None:
+        return Held(1.0, 0.0, "")
+    gpus = allocation.gpu_milli * len(allocation.gpu_indexes) / 1000
+    cpus = allocation.cpu_milli / 1000 if allocation.cpu_milli > 0 else 1.0
+    return Held(cpus, gpus, allocation.gpu_model if gpus else "")
 
 
 def is_error(status: int) -> bool:

@@ -105,6 +105,7 @@ revisions = Table(
     Column("max_batch_delay_ms", Float),
     Column("engine", String(16)),
     Column("engine_settings", Text),
+    Column("resources", Text),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("created_by", String(128), nullable=False),
     Column("message", Text, nullable=False, default=""),
@@ -128,6 +129,7 @@ replicas = Table(
     Column("next_restart_at", DateTime(timezone=True)),
     Column("reason", Text, nullable=False, default=""),
     Column("version", Integer, nullable=False, default=1),
+    Column("allocation", Text),
 )
 
 
@@ -308,4 +310,28 @@ drift_status = Table(
     Column("at", DateTime(timezone=True), nullable=False),
     Column("drifted", Boolean, nullable=False),
     Column("report", Text, nullable=False),
+)
+
+# scheduling (migrations 0010_nodes, 0011_resources_quotas): inventory and team quotas
+
+nodes = Table(
+    "nodes", metadata,
+    Column("name", String(63), primary_key=True),
+    Column("source", String(16), nullable=False),
+    Column("cpu_milli", Integer, nullable=False),
+    Column("memory_mib", Integer, nullable=False),
+    Column("gpus", Text, nullable=False, default="[]"),
+    Column("labels", Text, nullable=False, default="{}"),
+    Column("taints", Text, nullable=False, default="[]"),
+    Column("cordoned", Boolean, nullable=False, default=False),
+    Column("draining", Boolean, nullable=False, default=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+quotas = Table(
+    "quotas", metadata,
+    Column("team", String(63), primary_key=True),
+    Column("gpu_model", String(32), primary_key=True),
+    Column("guaranteed_milli", Integer, nullable=False),
+    Column("borrow_limit_milli", Integer, nullable=False),
 )

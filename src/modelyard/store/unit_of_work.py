@@ -18,6 +18,8 @@ from modelyard.store.repositories.deployments import SqlDeploymentRepository
 from modelyard.store.repositories.drift import SqlDriftRepository
 from modelyard.store.repositories.keys import SqlKeyRepository
 from modelyard.store.repositories.models import SqlModelRepository
+from modelyard.store.repositories.nodes import SqlNodeRepository
+from modelyard.store.repositories.quotas import SqlQuotaRepository
 from modelyard.store.repositories.replicas import SqlReplicaRepository
 from modelyard.store.repositories.rollouts import SqlRolloutRepository
 from modelyard.store.repositories.teams import SqlTeamRepository
@@ -34,6 +36,8 @@ class UnitOfWork:
         self.deployments = SqlDeploymentRepository(conn)
         self.replicas = SqlReplicaRepository(conn)
         self.keys = SqlKeyRepository(conn)
+        self.nodes = SqlNodeRepository(conn)
+        self.quotas = SqlQuotaRepository(conn)
         self.teams = SqlTeamRepository(conn)
         self.audit = SqlAuditRepository(conn)
         self.rollouts = SqlRolloutRepository(conn)

@@ -20,12 +20,15 @@ from modelyard.domain.costs import (
     period_start,
 )
 from modelyard.domain.errors import ModelyardError
+from modelyard.domain.replicas import Allocation
 from modelyard.domain.usage import (
     GroupBy,
+    Held,
     UsageRecord,
     accrue,
     aggregate,
     bucket_of,
+    held,
     parse_since,
 )
 
@@ -101,3 +104,10 @@ def test_budget_verdicts_and_periods() -> None:
     assert period_label(now, Period.MONTH) == "2026-03"
     with pytest.raises(ModelyardError):
         Budget("a", soft=200, hard=150)
+
+
+def test_held_resources_from_the_scheduler_allocation() -> None:
+    assert held(None) == Held(1.0, 0.0, "")
+    assert held(Allocation((0, 1), 1000, 0, "H100", 8000)) == Held(8.0, 2.0, "H100")
+    assert held(Allocation((3,), 250, 0, "A10")) == Held(1.0, 0.25, "A10")
+    assert held(Allocation((), 0, 0, "A10", 500)) == Held(0.5, 0.0, "")

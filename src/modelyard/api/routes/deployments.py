@@ -19,7 +19,7 @@ from modelyard.api.schemas.deployments import (
     ReplicaPublic,
     ScaleUpdate,
 )
-from modelyard.domain.deployments import Deployment, Revision, RevisionSpec
+from modelyard.domain.deployments import Deployment, Resources, Revision, RevisionSpec
 from modelyard.domain.errors import ErrorCode, ModelyardError
 from modelyard.domain.frameworks import BUILTIN_FRAMEWORKS
 from modelyard.domain.ids import check_name
@@ -44,6 +44,15 @@ async def _public(uow: UnitOfWork, dep: Deployment) -> DeploymentPublic:
 def _state(d: DeploymentPublic) -> dict[str, object]:
     """What an audit digest covers: the desired state, not the moving replica states."""
     return d.model_dump(mode="json", exclude={"replicas", "ready_replicas", "status"})
+
+
+def _resources(body: DeploymentCreate) -> Resources:
+    """The scheduler request; an engine takes one whole GPU per tensor-parallel rank."""
+    resources = body.resources.to_domain() if body.resources else Resources()
+    if body.engine is not None and resources.gpu_count == 0:
+        tp = body.engine_settings.tensor_parallel_size if body.engine_settings else 1
+        resources = replace(resources, gpu_count=tp, gpu_milli=1000)
+    return resources
 
 
 def _check_serving(cp: CP, framework: str, body: DeploymentCreate) -> None:
@@ -78,8 +87,10 @@ async def create_deployment(body: DeploymentCreate, cp: CP, who: Caller,
         now = cp.clock.now()
         settings = body.engine_settings.to_domain() if body.engine_settings else None
         spec = RevisionSpec(version.model, version.version, body.alias, version.framework,
-                            version.digest, version.artifact_name, body.max_batch_size,
-                            body.max_batch_delay_ms, body.engine, settings)
+                            version.digest, version.artifact_name,
+                            max_batch_size=body.max_batch_size,
+                            max_batch_delay_ms=body.max_batch_delay_ms, engine=body.engine,
+                            engine_settings=settings, resources=_resources(body))
         dep = Deployment(body.name, model.team, body.environment, body.replicas, 1, now, now)
         await uow.deployments.add(dep, Revision(body.name, 1, spec, now, who.name, body.message))
         result = await _public(uow, dep)

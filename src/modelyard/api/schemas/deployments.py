@@ -7,7 +7,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from modelyard.domain.deployments import Deployment, EngineSettings, Environment, Revision
+from modelyard.domain.deployments import (
+    Deployment,
+    EngineSettings,
+    Environment,
+    Resources,
+    Revision,
+)
+from modelyard.domain.errors import ErrorCode, ModelyardError
 from modelyard.domain.replicas import Replica
 from modelyard.domain.status import deployment_status
 
@@ -33,6 +40,36 @@ class EngineSettingsBody(BaseModel):
         return EngineSettings(**{**self.model_dump(), "extra_args": tuple(self.extra_args)})
 
 
+class ResourcesBody(BaseModel):
+    """What each replica asks the scheduler for."""
+
+    model_config = ConfigDict(extra="forbid")
+    gpu_count: int = Field(default=0, ge=0, le=8, description="Whole GPUs on one node.")
+    gpu_milli: int = Field(default=1000, ge=1, le=1000,
+                           description="Share of one GPU (below 1000 only with one GPU).")
+    gpu_memory_gib: float = Field(default=0, ge=0, le=4096)
+    gpu_models: list[Annotated[str, Field(max_length=32)]] = Field(default_factory=list,
+                                                                   max_length=16)
+    cpu_milli: int = Field(default=0, ge=0, le=1_000_000)
+    memory_mib: int = Field(default=0, ge=0, le=1 << 30)
+    node_selector: dict[Annotated[str, Field(max_length=63)],
+                        Annotated[str, Field(max_length=255)]] = Field(default_factory=dict,
+                                                                       max_length=32)
+    tolerations: list[Annotated[str, Field(max_length=320)]] = Field(
+        default_factory=list, max_length=32, description="KEY or KEY=VALUE taints to accept.")
+
+    def to_domain(self) -> Resources:
+        """The domain form."""
+        if self.gpu_milli < 1000 and self.gpu_count > 1:
+            raise ModelyardError(ErrorCode.INVALID_REQUEST,
+                                 "a GPU share (gpu_milli < 1000) needs gpu_count 1")
+        tolerations = tuple((k, v if sep else None) for k, sep, v in
+                            (t.partition("=") for t in self.tolerations))
+        return Resources(self.gpu_count, self.gpu_milli, int(self.gpu_memory_gib * 1024**3),
+                         tuple(self.gpu_models), self.cpu_milli, self.memory_mib,
+                         tuple(sorted(self.node_selector.items())), tolerations)
+
+
 class DeploymentCreate(BaseModel):
     """Create a deployment of a model version (by number or alias)."""
 
@@ -51,6 +88,7 @@ class DeploymentCreate(BaseModel):
     engine: Literal["vllm", "tgi", "llamacpp", "trtllm"] | None = Field(
         default=None, description="Serve with this engine instead of a built-in runtime.")
     engine_settings: EngineSettingsBody | None = None
+    resources: ResourcesBody | None = None
 
 
 class ScaleUpdate(BaseModel):
@@ -74,13 +112,15 @@ class ReplicaPublic(BaseModel):
     url: str | None
     restart_count: int
     reason: str
+    allocation: dict[str, Any] | None = None
 
     @classmethod
     def from_domain(cls, r: Replica) -> ReplicaPublic:
         """Build from the domain object."""
         return cls(id=r.id, deployment=r.deployment, revision=r.revision, state=str(r.state),
                    state_since=r.state_since, node=r.node, pid=r.pid, port=r.port, url=r.url,
-                   restart_count=r.restart_count, reason=r.reason)
+                   restart_count=r.restart_count, reason=r.reason,
+                   allocation=r.allocation.to_json() if r.allocation else None)
 
 
 class RevisionPublic(BaseModel):
@@ -96,6 +136,7 @@ class RevisionPublic(BaseModel):
     max_batch_delay_ms: float | None
     engine: str | None
     engine_settings: dict[str, Any] | None
+    resources: dict[str, Any] | None = None
     created_at: datetime
     created_by: str
     message: str
@@ -109,6 +150,7 @@ class RevisionPublic(BaseModel):
                    framework=s.framework, digest=s.digest, max_batch_size=s.max_batch_size,
                    max_batch_delay_ms=s.max_batch_delay_ms, engine=s.engine,
                    engine_settings=s.engine_settings.to_json() if s.engine_settings else None,
+                   resources=s.resources.to_json(),
                    created_at=r.created_at,
                    created_by=r.created_by, message=r.message, replicas=s.replicas)
 

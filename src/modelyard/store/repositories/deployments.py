@@ -14,6 +14,7 @@ from modelyard.domain.deployments import (
     Deployment,
     EngineSettings,
     Environment,
+    Resources,
     Revision,
     RevisionSpec,
 )
@@ -34,9 +35,11 @@ def _deployment(row: Any) -> Deployment:
 def _revision(row: Any) -> Revision:
     settings = (EngineSettings.from_json(json.loads(row.engine_settings))
                 if row.engine_settings else None)
+    resources = Resources.from_json(json.loads(row.resources)) if row.resources else Resources()
     spec = RevisionSpec(row.model, row.model_version, row.alias, row.framework, row.digest,
-                        row.artifact_name, row.max_batch_size, row.max_batch_delay_ms,
-                        row.engine, settings, row.replicas)
+                        row.artifact_name, max_batch_size=row.max_batch_size,
+                        max_batch_delay_ms=row.max_batch_delay_ms, engine=row.engine,
+                        engine_settings=settings, replicas=row.replicas, resources=resources)
     return Revision(row.deployment, row.number, spec, utc_req(row.created_at), row.created_by,
                     row.message)
 
@@ -79,7 +82,8 @@ class SqlDeploymentRepository:
             max_batch_delay_ms=s.max_batch_delay_ms, engine=s.engine,
             engine_settings=json.dumps(s.engine_settings.to_json()) if s.engine_settings else None,
             created_at=r.created_at, created_by=r.created_by,
-            message=r.message, replicas=s.replicas))
+            message=r.message, replicas=s.replicas,
+            resources=json.dumps(s.resources.to_json())))
 
     async def next_revision(self, name: str) -> int:
         """Return the next revision number of ``name``."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from typing import Any
 
@@ -10,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from modelyard.domain.errors import ErrorCode, ModelyardError
 from modelyard.domain.ids import ReplicaId
-from modelyard.domain.replicas import Replica, ReplicaState
+from modelyard.domain.replicas import Allocation, Replica, ReplicaState
 from modelyard.store import tables as t
 from modelyard.store.repositories.rows import utc, utc_req
 
@@ -22,6 +23,7 @@ def _replica(row: Any) -> Replica:
         created_at=utc_req(row.created_at), node=row.node, pid=row.pid, port=row.port,
         token=row.token, restart_count=row.restart_count,
         next_restart_at=utc(row.next_restart_at), reason=row.reason, version=row.version,
+        allocation=Allocation.from_json(json.loads(row.allocation)) if row.allocation else None,
     )
 
 
@@ -31,6 +33,7 @@ def _values(r: Replica) -> dict[str, Any]:
         "state_since": r.state_since, "created_at": r.created_at, "node": r.node,
         "pid": r.pid, "port": r.port, "token": r.token, "restart_count": r.restart_count,
         "next_restart_at": r.next_restart_at, "reason": r.reason,
+        "allocation": json.dumps(r.allocation.to_json()) if r.allocation else None,
     }
 
 
