@@ -38,6 +38,8 @@ from modelyard.domain.errors import ErrorCode, ModelyardError
 from modelyard.domain.replicas import RestartPolicy
 from modelyard.domain.tenancy import DEFAULT_TEAM, ApiKey, Role, generate_key
 from modelyard.gateway.app import Gateway, build_gateway_app
+from modelyard.gateway.limiter import LimiterStore
+from modelyard.gateway.limiter_stores import MemoryLimiterStore, RedisLimiterStore
 from modelyard.gateway.route_watch import HttpRouteWatcher, RouteSource, tls_verify
 from modelyard.gateway.stats import StatsReporter
 from modelyard.observability.endpoints import ops_routes
@@ -62,6 +64,12 @@ class Roles:
 def _check_engine(engine: str) -> None:
     """Raise ``engine_unavailable`` unless ``engine`` is installed on this node."""
     check_installed(Engine(engine))
+
+
+def _limiter_store(settings: Settings) -> LimiterStore:
+    """Rate-limit buckets: shared in Redis when configured, else in this process."""
+    url = settings.gateway.limiter_url
+    return RedisLimiterStore(url) if url else MemoryLimiterStore()
 
 
 class Platform:
@@ -100,7 +108,8 @@ class Platform:
                     error_backoff_s=settings.gateway.route_poll_error_backoff_s,
                     verify=tls_verify(settings.gateway.ca_file or None))
                 source = self.watcher
-            self.gateway = Gateway(source, settings.gateway, self.clock)
+            self.gateway = Gateway(source, settings.gateway, self.clock,
+                                   limiter_store=_limiter_store(settings))
             if roles.server:
                 self.stats.add_local(self.gateway.traffic.recorder.snapshot)
             else:

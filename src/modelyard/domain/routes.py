@@ -46,6 +46,7 @@ class RouteEntry:
     weights: tuple[tuple[int, int], ...] = ()
     shadow_revision: int | None = None
     shadow_percent: int = 0
+    upstream_key_env: str = ""  # external endpoints: the gateway's variable holding their key
 
     def endpoints_of(self, revision: int) -> tuple[Endpoint, ...]:
         """The Ready endpoints of one revision."""
@@ -102,6 +103,7 @@ class RouteTable:
                     ],
                     "weights": [[rev, w] for rev, w in r.weights],
                     "shadow_revision": r.shadow_revision, "shadow_percent": r.shadow_percent,
+                    "upstream_key_env": r.upstream_key_env,
                 }
                 for r in self.routes.values()
             ],
@@ -128,6 +130,7 @@ class RouteTable:
                 weights=tuple((int(rev), int(w)) for rev, w in r.get("weights", ())),
                 shadow_revision=r.get("shadow_revision"),
                 shadow_percent=int(r.get("shadow_percent", 0)),
+                upstream_key_env=str(r.get("upstream_key_env", "")),
             )
             for r in data["routes"]
         }

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Sequence
 from dataclasses import replace
 
 from modelyard.domain.errors import ModelyardError
@@ -69,7 +68,7 @@ class Traffic:
         return revision
 
     def shadow(self, proxy: Proxy, route: RouteEntry, request: tuple[str, str, bytes],
-               headers: Sequence[tuple[str, str]], stable_body: bytes) -> None:
+               headers: list[tuple[bytes, bytes]], stable_body: bytes) -> None:
         """Send a copy of a request to the shadow revision when its turn comes."""
         rev = route.shadow_revision
         if rev is None:
@@ -92,7 +91,7 @@ class Traffic:
         task.add_done_callback(self._shadows.discard)
 
     async def _send_shadow(self, proxy: Proxy, target: RouteEntry, rev: int,
-                           request: tuple[str, str, bytes], headers: Sequence[tuple[str, str]],
+                           request: tuple[str, str, bytes], headers: list[tuple[bytes, bytes]],
                            stable_body: bytes) -> None:
         method, path, body = request
         started = time.perf_counter()
