@@ -24,6 +24,7 @@ from modelyard.backends.local import LocalBackend
 from modelyard.config import Settings
 from modelyard.controllers.base import Reconciler
 from modelyard.controllers.deployments import DeploymentController
+from modelyard.controllers.endpoint_probe import EndpointProber
 from modelyard.controllers.engine_metrics import EngineMetricsScraper
 from modelyard.controllers.manager import Manager
 from modelyard.controllers.observed import ObservedState
@@ -89,6 +90,7 @@ class Platform:
         self.backend: LocalBackend | None = None
         self.store: Store | None = None
         self.engine_metrics: EngineMetricsScraper | None = None
+        self.prober: EndpointProber | None = None
         self.stats = RevisionStatsBook(self.clock,
                                        stale_after_s=settings.rollouts.stats_stale_after_s)
         if roles.server:
@@ -136,12 +138,14 @@ class Platform:
             start_timeout_s=s.local.start_timeout_s, drain_delay_s=s.controllers.drain_delay_s)
         self.engine_metrics = EngineMetricsScraper(self.store)
         rollouts = RolloutController(self.store, self.stats, self.clock)
+        self.prober = EndpointProber(self.store)
         reconcilers: list[Reconciler] = [
             rollouts,
             DeploymentController(self.store, self.clock),
             ReplicaController(self.store, self.backend, observed, artifacts, self.clock, inputs,
                               max_body_bytes=s.gateway.max_body_bytes),
-            RoutingController(self.store, self.feed, self.clock),
+            self.prober,
+            RoutingController(self.store, self.feed, self.clock, self.prober.healthy),
             self.engine_metrics,
         ]
         self.manager = Manager(observed, reconcilers, resync_s=s.controllers.resync_s)
@@ -151,7 +155,7 @@ class Platform:
             clock=self.clock, wake=self.manager.wake, check_engine=_check_engine,
             max_upload_bytes=s.server.max_upload_bytes,
             route_watch_timeout_s=s.server.route_watch_timeout_s,
-            stats=self.stats, rollout_holds=rollouts.holds)
+            stats=self.stats, rollout_holds=rollouts.holds, external_health=self.prober.healthy)
 
     async def _bootstrap_admin_key(self) -> None:
         assert self.store is not None
@@ -198,6 +202,8 @@ class Platform:
             await self.manager.stop()
         if self.engine_metrics is not None:
             await self.engine_metrics.aclose()
+        if self.prober is not None:
+            await self.prober.aclose()
         if self.backend is not None:
             if self.stop_replicas_on_exit:
                 await self.backend.stop_all(self.settings.local.stop_grace_s)

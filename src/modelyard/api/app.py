@@ -15,7 +15,17 @@ from modelyard.api.deps import ControlPlane
 from modelyard.api.hygiene import RejectNul
 from modelyard.api.openapi import install_openapi
 from modelyard.api.policy import authorize
-from modelyard.api.routes import audit, deployments, keys, models, revisions, rollouts, system, teams
+from modelyard.api.routes import (
+    audit,
+    deployments,
+    endpoints,
+    keys,
+    models,
+    revisions,
+    rollouts,
+    system,
+    teams,
+)
 from modelyard.domain.errors import ErrorCode, ModelyardError, error_body, error_headers
 
 logger = logging.getLogger(__name__)
@@ -60,7 +70,8 @@ def build_api_app(cp: ControlPlane) -> FastAPI:
                   redoc_url=None)
     app.state.cp = cp
     # every route passes the policy table (api/policy.py) before its handler runs
-    for module in (models, deployments, revisions, rollouts, system, teams, keys, audit):
+    for module in (models, deployments, revisions, rollouts, system, teams, keys, audit,
+                   endpoints):
         app.include_router(module.router, prefix=PREFIX, dependencies=[Depends(authorize)])
     install_openapi(app)
     app.add_middleware(RejectNul)

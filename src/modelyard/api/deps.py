@@ -7,7 +7,7 @@ response never says more than "invalid, expired or revoked".
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Annotated
@@ -44,6 +44,7 @@ class ControlPlane:
     route_watch_timeout_s: float
     stats: RevisionStatsBook | None = None
     rollout_holds: dict[str, Hold] = field(default_factory=dict)
+    external_health: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     def changed(self) -> None:
         """Wake the controllers after a write."""

@@ -98,6 +98,10 @@ def _exists(ctx: CliContext, name: str) -> bool:
 @click.option("--speculative-model", default=None)
 @click.option("--num-speculative-tokens", type=int, default=None)
 @click.option("--engine-arg", "extra_args", multiple=True, help="Extra engine flag, repeatable.")
+@click.option("--endpoint", "endpoints", multiple=True,
+              help="Serve NAME from this external URL (repeatable); no replicas are started.")
+@click.option("--upstream-key-env", default="",
+              help="Gateway environment variable holding the external endpoints' API key.")
 @click.option("--engine-version", "engine_version", default=None,
               help="Engine release (picks flags that changed between versions).")
 @output_option
@@ -110,6 +114,10 @@ def deploy(ctx: CliContext, /, name: str, model: str | None, version: int | None
     if version is not None and alias is not None:
         raise click.UsageError("give at most one of --version and --alias")
     engine_flags = {k: options.pop(k) for k in ENGINE_FLAGS}
+    endpoints, key_env = options.pop("endpoints"), options.pop("upstream_key_env")
+    if endpoints:
+        _deploy_external(ctx, name, list(endpoints), key_env, environment, output)
+        return
     if _exists(ctx, name):
         if engine is not None or any(v not in (None, ()) for v in engine_flags.values()):
             raise click.UsageError("engine settings are fixed at creation; deploy a new name")
@@ -135,6 +143,17 @@ def deploy(ctx: CliContext, /, name: str, model: str | None, version: int | None
     if wait and d["status"] not in ("ready", "scaled_to_zero"):
         raise ModelyardError(ErrorCode.NO_READY_REPLICA,
                              f"deployment {name} is {d['status']} after {timeout_s:.0f}s")
+
+
+def _deploy_external(ctx: CliContext, name: str, endpoints: list[str], key_env: str,
+                     environment: str, output: str) -> None:
+    d = ctx.client().deploy_external(name=name, endpoints=endpoints, upstream_key_env=key_env,
+                                     environment=environment)
+    if output == "json":
+        emit_json(d)
+    else:
+        click.echo(f"deployment {d['name']}  env={d['environment']}  team={d['team']}  "
+                   f"external endpoints: {', '.join(d['endpoints'])}")
 
 
 def _update(ctx: CliContext, name: str, body: dict[str, Any], wait: bool, timeout_s: float,

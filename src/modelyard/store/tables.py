@@ -226,3 +226,14 @@ revision_validations = Table(
     ForeignKeyConstraint(["deployment", "revision"], ["revisions.deployment", "revisions.number"],
                          ondelete="CASCADE"),
 )
+
+external_deployments = Table(
+    "external_deployments", metadata,
+    Column("name", String(63), primary_key=True),
+    Column("team", String(63), nullable=False),
+    Column("environment", String(16), nullable=False),
+    Column("urls", Text, nullable=False),  # newline-separated
+    Column("upstream_key_env", String(64), nullable=False, server_default=""),
+    Column("health_path", String(200), nullable=False, server_default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)

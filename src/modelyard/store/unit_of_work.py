@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from modelyard.store.repositories.audit import SqlAuditRepository
 from modelyard.store.repositories.deployments import SqlDeploymentRepository
+from modelyard.store.repositories.endpoints import SqlExternalDeploymentRepository
 from modelyard.store.repositories.keys import SqlKeyRepository
 from modelyard.store.repositories.models import SqlModelRepository
 from modelyard.store.repositories.replicas import SqlReplicaRepository
@@ -35,6 +36,7 @@ class UnitOfWork:
         self.teams = SqlTeamRepository(conn)
         self.audit = SqlAuditRepository(conn)
         self.rollouts = SqlRolloutRepository(conn)
+        self.external = SqlExternalDeploymentRepository(conn)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
