@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-import uuid
+import os
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -60,7 +60,7 @@ def clean_request_id(value: bytes | None) -> bytes:
     """The caller's ``X-Request-Id`` when sane (ASCII, no spaces, ≤ 128 bytes), else a new one."""
     if value and len(value) <= _MAX_REQUEST_ID and value.isascii() and b" " not in value:
         return value
-    return uuid.uuid4().hex.encode()
+    return os.urandom(16).hex().encode()
 
 
 class Call:

@@ -11,20 +11,17 @@ in ``limiter_stores``; both run the same contract tests.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 
-@dataclass(frozen=True)
-class Bucket:
+class Bucket(NamedTuple):  # immutable and cheap to build: it is made on every request
     """Stored state: units left and when they were computed (clock seconds)."""
 
     tokens: float
     updated_s: float
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):
     """The outcome of one take: allowed or not, what is left and when it is full again."""
 
     allowed: bool

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import time
 from dataclasses import replace
+from typing import Any
 
 from modelyard.domain.errors import ModelyardError
 from modelyard.domain.routes import RouteEntry
@@ -41,6 +42,7 @@ class Traffic:
         self._scores: dict[str, tuple[tuple[tuple[int, int], ...], dict[int, int]]] = {}
         self._counters: dict[str, int] = {}
         self._shadows: set[asyncio.Task[None]] = set()
+        self._children: dict[tuple[str, int, int], tuple[Any, Any]] = {}
 
     def target(self, route: RouteEntry, pin_header: str | None) -> tuple[RouteEntry, int | None]:
         """The route narrowed to the revision that serves this request, and that revision."""
@@ -63,8 +65,14 @@ class Traffic:
         if revision is None:
             return None
         self.recorder.record(route.deployment, revision, latency_s, error=is_error(status))
-        GATEWAY_REVISION_REQUESTS.labels(route.deployment, str(revision), str(status)).inc()
-        GATEWAY_REVISION_LATENCY.labels(route.deployment, str(revision)).observe(latency_s)
+        key = (route.deployment, revision, status)
+        children = self._children.get(key)
+        if children is None:  # label lookups cost more than the updates: keep the children
+            children = self._children[key] = (
+                GATEWAY_REVISION_REQUESTS.labels(route.deployment, str(revision), str(status)),
+                GATEWAY_REVISION_LATENCY.labels(route.deployment, str(revision)))
+        children[0].inc()
+        children[1].observe(latency_s)
         return revision
 
     def shadow(self, proxy: Proxy, route: RouteEntry, request: tuple[str, str, bytes],

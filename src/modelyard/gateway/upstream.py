@@ -70,6 +70,7 @@ class _Connection(asyncio.Protocol):
         self.chunk_ready: asyncio.Future[None] | None = None
         self.complete = False
         self.paused = False
+        self.keep_alive = False
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -100,6 +101,8 @@ class _Connection(asyncio.Protocol):
             self.content_type = value
 
     def on_headers_complete(self) -> None:
+        # llhttp resets its flags once the message completes: read keep-alive now
+        self.keep_alive = self.parser.should_keep_alive()
         self.streaming = self.content_type.startswith(b"text/event-stream")
         if self.head_done is not None and not self.head_done.done():
             self.head_done.set_result(None)
@@ -159,12 +162,13 @@ class _Connection(asyncio.Protocol):
         self.body = []
         self.chunks.clear()
         self.complete = False
+        self.keep_alive = False
         self.head_done = self.loop.create_future()
         self.done = self.loop.create_future()
 
     def reusable(self) -> bool:
         """True when the answer was read whole and the replica keeps the connection."""
-        return self.complete and not self.closed and self.parser.should_keep_alive()
+        return self.complete and not self.closed and self.keep_alive
 
     def resume(self) -> None:
         """Resume reading once the consumer drained the buffer."""
