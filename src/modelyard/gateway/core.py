@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 import os
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 

@@ -3,7 +3,7 @@
 Tokens are ``usage.prompt_tokens`` + ``usage.completion_tokens`` (embeddings have only
 prompt tokens). A stream carries ``usage`` in its final data chunk (when the client asked
 with ``stream_options.include_usage`` or the engine always sends it); ``StreamTally``
-keeps the last chunk that mentions usage, so nothing is parsed until the end.
+keeps the stream's tail, so nothing is parsed until the end.
 """
 
 from __future__ import annotations
@@ -27,24 +27,22 @@ def usage_of(body: bytes) -> tuple[int, int]:
 
 
 class StreamTally:
-    """Watches a server-sent-event stream for its usage chunk."""
+    """Keeps the last ``keep_bytes`` of a server-sent-event stream, where usage arrives."""
 
-    def __init__(self) -> None:
-        self._last = b""
+    def __init__(self, keep_bytes: int = 8192) -> None:
+        self.keep_bytes = keep_bytes
         self._tail = b""
 
     def feed(self, chunk: bytes) -> None:
         """See one chunk as it passes through."""
-        if b'"usage"' in chunk or (self._last and b'"usage"' in self._tail + chunk[:16]):
-            self._last = self._tail + chunk
-        self._tail = chunk[-16:]
+        self._tail = (self._tail + chunk)[-self.keep_bytes:]
 
     def usage(self) -> tuple[int, int]:
         """Tokens reported by the stream's last usage chunk."""
-        if not self._last:
+        if b'"usage"' not in self._tail:
             return 0, 0
         best = (0, 0)
-        for line in self._last.split(b"\n"):
+        for line in self._tail.split(b"\n"):
             line = line.strip()
             if line.startswith(b"data:") and b'"usage"' in line:
                 found = usage_of(line[5:].strip())

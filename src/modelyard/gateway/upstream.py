@@ -186,16 +186,16 @@ class Pool:
         self.read_timeout_s = read_timeout_s
         self.max_idle_per_host = max_idle_per_host
         self._idle: dict[tuple[str, int], list[_Connection]] = {}
-        self._targets: dict[str, tuple[str, int, bytes]] = {}
+        self._targets: dict[str, tuple[str, int, bytes, bytes]] = {}
 
-    def target(self, url: str) -> tuple[str, int, bytes]:
-        """``(host, port, Host header)`` of a base URL (cached)."""
+    def target(self, url: str) -> tuple[str, int, bytes, bytes]:
+        """``(host, port, Host header, path prefix)`` of a base URL (cached)."""
         found = self._targets.get(url)
         if found is None:
             parts = urlsplit(url)
             host = parts.hostname or "127.0.0.1"
             port = parts.port or (443 if parts.scheme == "https" else 80)
-            found = (host, port, parts.netloc.encode())
+            found = (host, port, parts.netloc.encode(), parts.path.rstrip("/").encode())
             self._targets[url] = found
         return found
 
@@ -228,10 +228,10 @@ class Pool:
                       headers: list[tuple[bytes, bytes]], body: bytes,
                       read_timeout_s: float | None = None) -> Response:
         """Send one request; read a whole answer, or hand over a stream for SSE."""
-        host, port, host_header = self.target(base_url)
+        host, port, host_header, prefix = self.target(base_url)
         conn = await self._acquire(host, port)
         conn.reset()
-        head = [method, b" ", path, b" HTTP/1.1\r\nhost: ", host_header,
+        head = [method, b" ", prefix + path if prefix else path, b" HTTP/1.1\r\nhost: ", host_header,
                 b"\r\ncontent-length: ", str(len(body)).encode(), b"\r\n"]
         for name, value in headers:
             head += [name, b": ", value, b"\r\n"]
