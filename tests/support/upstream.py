@@ -1,11 +1,13 @@
 """A small OpenAI-compatible upstream for gateway tests (a Starlette app under uvicorn).
 
-Run: ``python -m tests.support.upstream PORT``. Every path may carry a prefix (``/a/...``,
+Run: ``python -m tests.support.upstream PORT CLOSER_PORT``. Every path may carry a prefix (``/a/...``,
 ``/b/...``) so one process can stand for several endpoints. The body's fields steer it:
 ``delay_ms`` (wait before answering), ``tokens`` (completion tokens reported in usage),
-``stream`` (20 SSE chunks ``chunk_ms`` apart), ``fail`` (answer 500), ``close`` (drop the
-connection without answering). Answers echo ``Authorization`` and ``X-Request-Id`` and
-say when the request started. ``GET /stats`` reports started and cancelled streams.
+``stream`` (20 SSE chunks ``chunk_ms`` apart), ``fail`` (answer 500), ``fail_on`` (answer
+500 on that prefix only). A second port (``CLOSER_PORT``) answers health probes but drops
+every other request without a byte (a replica that dies mid-request). Answers echo
+``Authorization`` and ``X-Request-Id`` and say when the request started. ``GET /stats``
+reports started and cancelled streams.
 """
 
 from __future__ import annotations
@@ -38,16 +40,11 @@ async def completions(request: Request) -> Response:
     body: dict[str, Any] = orjson.loads(await request.body() or b"{}")
     STATS["requests"] += 1
     started = time.time()
-    if body.get("close"):
-        transport = request.scope.get("transport")
-        if transport is not None:
-            transport.close()
-        raise asyncio.CancelledError
     await asyncio.sleep(body.get("delay_ms", 0) / 1000)
     echo = {"authorization": request.headers.get("authorization", ""),
             "request_id": request.headers.get("x-request-id", ""), "started": started,
             "prefix": request.url.path.split("/v1/")[0]}
-    if body.get("fail"):
+    if body.get("fail") or (body.get("fail_on") and body["fail_on"] == echo["prefix"]):
         return JSONResponse({"error": "boom", **echo}, status_code=500)
     usage = {"prompt_tokens": 5, "completion_tokens": int(body.get("tokens", 7))}
     if body.get("stream"):
@@ -80,5 +77,26 @@ def build() -> Starlette:
     return Starlette(routes=routes)
 
 
+class Closer(asyncio.Protocol):
+    """Answers ``GET .../health``; closes the connection on anything else."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        if data.startswith(b"GET ") and b"/health" in data.split(b"\r\n", 1)[0]:
+            self.transport.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n"  # type: ignore[attr-defined]
+                                 b"content-type: application/json\r\n\r\n{}")
+        else:
+            self.transport.close()
+
+
+async def main(port: int, closer_port: int) -> None:
+    server = uvicorn.Server(uvicorn.Config(build(), host="127.0.0.1", port=port, log_level="warning"))
+    closer = await asyncio.get_running_loop().create_server(Closer, "127.0.0.1", closer_port)
+    async with closer:
+        await server.serve()
+
+
 if __name__ == "__main__":
-    uvicorn.run(build(), host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
+    asyncio.run(main(int(sys.argv[1]), int(sys.argv[2])))
