@@ -301,8 +301,14 @@ class Gateway:
             if call.code:
                 GATEWAY_ERRORS.labels(dep, call.code).inc()
             if call.tokens_in or call.tokens_out:
-                GATEWAY_TOKENS.labels(dep, call.revision, "in").inc(call.tokens_in)
-                GATEWAY_TOKENS.labels(dep, call.revision, "out").inc(call.tokens_out)
+                key = ("tok", dep, call.revision)
+                child = self._metric_children.get(key)
+                if child is None:
+                    child = self._metric_children[key] = (
+                        GATEWAY_TOKENS.labels(dep, call.revision, "in"),
+                        GATEWAY_TOKENS.labels(dep, call.revision, "out"))
+                child[0].inc(call.tokens_in)
+                child[1].inc(call.tokens_out)
         self.log.write(call, latency_s)
 
     async def aclose(self) -> None:

@@ -11,6 +11,7 @@ in ``limiter_stores``; both run the same contract tests.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import NamedTuple, Protocol
 
 
@@ -53,12 +54,41 @@ def take(bucket: Bucket | None, *, limit: int, window_s: float, cost: float, now
     return Verdict(allowed, limit, remaining, reset_s, retry), Bucket(tokens, now)
 
 
+class Take(NamedTuple):
+    """One bucket to spend from in a ``take_many``."""
+
+    key: str
+    limit: int
+    window_s: float
+    cost: float
+
+
+def take_all(buckets: Sequence[Bucket | None], takes: Sequence[Take], *, now: float,
+             force: bool) -> tuple[list[Verdict], list[Bucket] | None]:
+    """Spend from every bucket, or from none when one refuses (unless ``force``).
+
+    Returns the verdicts and the buckets to store (None: store nothing).
+    """
+    verdicts, new = [], []
+    for bucket, t in zip(buckets, takes, strict=True):
+        v, b = take(bucket, limit=t.limit, window_s=t.window_s, cost=t.cost, now=now, force=force)
+        verdicts.append(v)
+        new.append(b)
+    if not force and not all(v.allowed for v in verdicts):
+        return verdicts, None
+    return verdicts, new
+
+
 class LimiterStore(Protocol):
-    """Keeps buckets by key; ``take`` is atomic per key."""
+    """Keeps buckets by key; ``take`` and ``take_many`` are atomic."""
 
     async def take(self, key: str, *, limit: int, window_s: float, cost: float,
                    force: bool = False) -> Verdict:
         """Spend ``cost`` units of bucket ``key`` (see ``limiter.take``)."""
+        ...
+
+    async def take_many(self, takes: Sequence[Take], *, force: bool = False) -> list[Verdict]:
+        """Spend from every bucket of ``takes`` or, when one refuses, from none (``take_all``)."""
         ...
 
     async def aclose(self) -> None:

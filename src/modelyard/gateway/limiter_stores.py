@@ -14,10 +14,10 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from urllib.parse import urlsplit
 
-from modelyard.gateway.limiter import Bucket, Verdict, take
+from modelyard.gateway.limiter import Bucket, Take, Verdict, take_all
 
 logger = logging.getLogger(__name__)
 
@@ -33,40 +33,58 @@ class MemoryLimiterStore:
     async def take(self, key: str, *, limit: int, window_s: float, cost: float,
                    force: bool = False) -> Verdict:
         """Spend ``cost`` units of bucket ``key``."""
-        now = self._clock()
-        verdict, bucket = take(self._buckets.get(key), limit=limit, window_s=window_s,
-                               cost=cost, now=now, force=force)
-        if len(self._buckets) >= self.max_keys and key not in self._buckets:
-            self._buckets.clear()  # every dropped bucket was refilling towards full anyway
-        self._buckets[key] = bucket
-        return verdict
+        return (await self.take_many([Take(key, limit, window_s, cost)], force=force))[0]
+
+    async def take_many(self, takes: Sequence[Take], *, force: bool = False) -> list[Verdict]:
+        """Spend from every bucket, or from none when one refuses."""
+        buckets = self._buckets
+        verdicts, new = take_all([buckets.get(t.key) for t in takes], takes, now=self._clock(),
+                                 force=force)
+        if new is not None:
+            if len(buckets) + len(takes) > self.max_keys:
+                buckets.clear()  # every dropped bucket was refilling towards full anyway
+            for t, b in zip(takes, new, strict=True):
+                buckets[t.key] = b
+        return verdicts
 
     async def aclose(self) -> None:
         """Nothing to release."""
 
 
-# KEYS[1] bucket; ARGV limit, window_s, cost, force. Returns {allowed, tokens*1000, now_ms}.
+# KEYS: buckets; ARGV: force, then (limit, window_s, cost) per key. All or none unless forced.
+# Returns {allowed, tokens*1000} per key.
 _SCRIPT = b"""
-local limit = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-local cost = tonumber(ARGV[3])
-local force = ARGV[4] == '1'
+local force = ARGV[1] == '1'
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
-local tokens = limit
-if state[1] then
-  local rate = limit / window
-  tokens = math.min(limit, tonumber(state[1]) + math.max(0, now - tonumber(state[2])) * rate)
+local out, left, ok = {}, {}, true
+for i, key in ipairs(KEYS) do
+  local limit = tonumber(ARGV[i * 3 - 1])
+  local window = tonumber(ARGV[i * 3])
+  local cost = tonumber(ARGV[i * 3 + 1])
+  local state = redis.call('HMGET', key, 'tokens', 'ts')
+  local tokens = limit
+  if state[1] then
+    tokens = math.min(limit, tonumber(state[1]) + math.max(0, now - tonumber(state[2])) * limit / window)
+  end
+  local allowed = 0
+  if force or tokens >= cost then
+    allowed = 1
+    tokens = tokens - cost
+  else
+    ok = false
+  end
+  left[i] = tokens
+  out[#out + 1] = allowed
+  out[#out + 1] = math.floor(tokens * 1000)
 end
-local allowed = 0
-if force or tokens >= cost then
-  tokens = tokens - cost
-  allowed = 1
+if ok or force then
+  for i, key in ipairs(KEYS) do
+    redis.call('HSET', key, 'tokens', tostring(left[i]), 'ts', tostring(now))
+    redis.call('EXPIRE', key, math.ceil(tonumber(ARGV[i * 3]) * 2))
+  end
 end
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(now))
-redis.call('EXPIRE', KEYS[1], math.ceil(window * 2))
-return {allowed, math.floor(tokens * 1000)}
+return out
 """
 
 
@@ -118,37 +136,47 @@ class RedisLimiterStore:
         writer.write(_encode(*parts))
         return await _read_reply(reader)
 
-    async def _eval(self, key: bytes, args: list[bytes]) -> object:
+    async def _eval(self, keys: list[bytes], args: list[bytes]) -> object:
         if self._sha is None:
             sha = await self._call(b"SCRIPT", b"LOAD", _SCRIPT)
             assert isinstance(sha, bytes)
             self._sha = sha
+        count = str(len(keys)).encode()
         try:
-            return await self._call(b"EVALSHA", self._sha, b"1", key, *args)
+            return await self._call(b"EVALSHA", self._sha, count, *keys, *args)
         except RuntimeError as exc:
             if "NOSCRIPT" not in str(exc):
                 raise
             self._sha = None
-            return await self._call(b"EVAL", _SCRIPT, b"1", key, *args)
+            return await self._call(b"EVAL", _SCRIPT, count, *keys, *args)
 
     async def take(self, key: str, *, limit: int, window_s: float, cost: float,
                    force: bool = False) -> Verdict:
         """Spend ``cost`` units of bucket ``key`` atomically in Redis."""
-        args = [str(limit).encode(), repr(window_s).encode(), repr(cost).encode(),
-                b"1" if force else b"0"]
+        return (await self.take_many([Take(key, limit, window_s, cost)], force=force))[0]
+
+    async def take_many(self, takes: Sequence[Take], *, force: bool = False) -> list[Verdict]:
+        """Spend from every bucket, or from none when one refuses: one script call."""
+        args = [b"1" if force else b"0"]
+        for t in takes:
+            args += [str(t.limit).encode(), repr(float(t.window_s)).encode(),
+                     repr(float(t.cost)).encode()]
+        keys = [(self.prefix + t.key).encode() for t in takes]
         try:
             async with self._lock, asyncio.timeout(self.timeout_s):
-                reply = await self._eval((self.prefix + key).encode(), args)
+                reply = await self._eval(keys, args)
         except (OSError, TimeoutError, RuntimeError, asyncio.IncompleteReadError) as exc:
             logger.warning("rate limit store unreachable; allowing", extra={"error": type(exc).__name__})
             await self._drop()
-            return Verdict(True, limit, limit, 0.0, 0.0)
+            return [Verdict(True, t.limit, t.limit, 0.0, 0.0) for t in takes]
         assert isinstance(reply, list)
-        allowed, milli = int(reply[0]), int(reply[1])
-        tokens = milli / 1000
-        rate = limit / window_s
-        return Verdict(bool(allowed), limit, max(0, int(tokens)), max(0.0, (limit - tokens) / rate),
-                       0.0 if allowed else max(0.0, (cost - tokens) / rate))
+        out = []
+        for i, t in enumerate(takes):
+            allowed, tokens = bool(int(reply[2 * i])), int(reply[2 * i + 1]) / 1000
+            rate = t.limit / t.window_s
+            out.append(Verdict(allowed, t.limit, max(0, int(tokens)), max(0.0, (t.limit - tokens) / rate),
+                               0.0 if allowed else max(0.0, (t.cost - tokens) / rate)))
+        return out
 
     async def _drop(self) -> None:
         if self._conn is not None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from modelyard.domain.errors import ErrorCode, ModelyardError
 from modelyard.domain.tenancy import Principal
-from modelyard.gateway.limiter import LimiterStore, Verdict
+from modelyard.gateway.limiter import LimiterStore, Take, Verdict
 
 WINDOW_S = 60.0
 
@@ -54,34 +54,42 @@ class RateLimiter:
     def __init__(self, store: LimiterStore, limits: Limits) -> None:
         self.store = store
         self.limits = limits
+        self._plans: dict[tuple[str, str, bool], tuple[list[Take], list[Take]]] = {}
+
+    def _plan(self, principal: Principal, llm: bool) -> tuple[list[Take], list[Take]]:
+        """The request takes and the token charges of a caller (built once per key)."""
+        cache_key = (principal.key_id, principal.team, llm)
+        plan = self._plans.get(cache_key)
+        if plan is None:
+            lim, k, t = self.limits, principal.key_id, principal.team
+            takes = [Take(f"k:{k}:r", lim.key_requests, WINDOW_S, 1.0),
+                     Take(f"t:{t}:r", lim.team_requests, WINDOW_S, 1.0)]
+            tokens = [Take(f"k:{k}:t", lim.key_tokens, WINDOW_S, 0.0),
+                      Take(f"t:{t}:t", lim.team_tokens, WINDOW_S, 0.0)]
+            plan = ([x for x in takes + (tokens if llm else []) if x.limit > 0],
+                    [x for x in tokens if x.limit > 0] if llm else [])
+            if len(self._plans) > 10_000:
+                self._plans.clear()
+            self._plans[cache_key] = plan
+        return plan
 
     async def check(self, principal: Principal, *, llm: bool) -> list[tuple[bytes, bytes]]:
         """Take one request; return the headers to send. Raises 429 ``rate_limited``."""
-        lim = self.limits
-        checks = [(f"k:{principal.key_id}:r", lim.key_requests, 1.0),
-                  (f"t:{principal.team}:r", lim.team_requests, 1.0)]
-        if llm:
-            checks += [(f"k:{principal.key_id}:t", lim.key_tokens, 0.0),
-                       (f"t:{principal.team}:t", lim.team_tokens, 0.0)]
-        tightest: Verdict | None = None
-        for key, limit, cost in checks:
-            if limit <= 0:
-                continue
-            v = await self.store.take(key, limit=limit, window_s=WINDOW_S, cost=cost)
+        takes, _ = self._plan(principal, llm)
+        if not takes:
+            return []
+        verdicts = await self.store.take_many(takes)
+        for t, v in zip(takes, verdicts, strict=True):
             if not v.allowed:
-                raise RateLimited(f"rate limit reached ({'tokens' if cost == 0 else 'requests'}"
-                                  f" per minute of the {'key' if key[0] == 'k' else 'team'})",
+                raise RateLimited(f"rate limit reached ({'tokens' if t.cost == 0 else 'requests'}"
+                                  f" per minute of the {'key' if t.key[0] == 'k' else 'team'})",
                                   limit_headers(v), max(1.0, v.retry_after_s))
-            if tightest is None or v.remaining < tightest.remaining:
-                tightest = v
-        return limit_headers(tightest) if tightest is not None else []
+        return limit_headers(min(verdicts, key=lambda v: v.remaining))
 
     async def charge(self, principal: Principal, tokens: int) -> None:
         """Spend ``tokens`` from the key's and the team's token buckets."""
         if tokens <= 0:
             return
-        for key, limit in ((f"k:{principal.key_id}:t", self.limits.key_tokens),
-                           (f"t:{principal.team}:t", self.limits.team_tokens)):
-            if limit > 0:
-                await self.store.take(key, limit=limit, window_s=WINDOW_S, cost=float(tokens),
-                                      force=True)
+        _, charges = self._plan(principal, True)
+        if charges:
+            await self.store.take_many([c._replace(cost=float(tokens)) for c in charges], force=True)

@@ -64,3 +64,16 @@ async def test_redis_unreachable_fails_open() -> None:
     s = RedisLimiterStore("redis://127.0.0.1:1/0", timeout_s=0.2)
     assert (await s.take("x", limit=1, window_s=60, cost=5)).allowed
     await s.aclose()
+
+
+async def test_take_many_is_all_or_none(store: LimiterStore) -> None:
+    from modelyard.gateway.limiter import Take
+
+    both = [Take("a", 5, 60, 1), Take("b", 1, 60, 1)]
+    assert [v.allowed for v in await store.take_many(both)] == [True, True]
+    refused = await store.take_many(both)  # b is empty: a is not spent either
+    assert [v.allowed for v in refused] == [True, False]
+    assert (await store.take("a", limit=5, window_s=60, cost=0)).remaining == 4
+    forced = await store.take_many(both, force=True)
+    assert all(v.allowed for v in forced)
+    assert (await store.take("a", limit=5, window_s=60, cost=0)).remaining == 3
