@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # the platform is imported when a plane starts: client comman
 
 def _serve(platform: Platform, host: str, port: int, *, tls_cert: str | None = None,
            tls_key: str | None = None, on_started: threading.Thread | None = None,
-           reuse_port: bool = False) -> None:
+           reuse_port: bool = False, proxy_headers: bool = True) -> None:
     import uvicorn
 
     if bool(tls_cert) != bool(tls_key):
@@ -31,7 +31,7 @@ def _serve(platform: Platform, host: str, port: int, *, tls_cert: str | None = N
     config = uvicorn.Config(platform.asgi(), host=host, port=port, log_config=None,
                             access_log=False, lifespan="on", ssl_certfile=tls_cert,
                             ssl_keyfile=tls_key, timeout_graceful_shutdown=10,
-                            server_header=False)
+                            server_header=False, proxy_headers=proxy_headers)
     server = uvicorn.Server(config)
     if on_started is not None:
         on_started.start()
@@ -199,7 +199,9 @@ def gateway(ctx: click.Context, server_url: str, api_key: str | None, home: Path
 
     def serve_one() -> None:
         platform = Platform(settings, Roles(server=False, gateway=True), api_key=key)
-        _serve(platform, host, port, tls_cert=tls_cert, tls_key=tls_key, reuse_port=count > 1)
+        # a gateway alone never reads the client address: skip uvicorn's proxy-headers layer
+        _serve(platform, host, port, tls_cert=tls_cert, tls_key=tls_key, reuse_port=count > 1,
+               proxy_headers=False)
 
     if count <= 1:
         serve_one()

@@ -15,6 +15,7 @@ import random
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from modelyard.domain.errors import ErrorCode, ModelyardError
 from modelyard.domain.routes import Endpoint, RouteEntry
@@ -29,8 +30,7 @@ HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"transfer-encoding", b"te
                         b"content-length", b"host", b"authorization"})
 
 
-@dataclass(frozen=True)
-class Upstream:
+class Upstream(NamedTuple):  # made on every request: a tuple is cheaper than a dataclass
     """A response from a replica: status, headers and either a body or a stream."""
 
     status: int

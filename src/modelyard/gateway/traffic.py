@@ -46,6 +46,8 @@ class Traffic:
 
     def target(self, route: RouteEntry, pin_header: str | None) -> tuple[RouteEntry, int | None]:
         """The route narrowed to the revision that serves this request, and that revision."""
+        if pin_header is None and not route.weights:
+            return route, None  # no split and no pin: every endpoint (the common case)
         pinned = parse_pin(pin_header)
         weights, scores = self._scores.get(route.deployment, ((), {}))
         if weights != route.weights:
