@@ -10,7 +10,6 @@ in ``limiter_stores``; both run the same contract tests.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import NamedTuple, Protocol
 
@@ -36,21 +35,24 @@ def refill(bucket: Bucket | None, limit: int, window_s: float, now: float) -> fl
     """Units in the bucket at ``now``."""
     if bucket is None:
         return float(limit)
-    rate = limit / window_s
-    return min(float(limit), bucket.tokens + max(0.0, now - bucket.updated_s) * rate)
+    tokens, updated = bucket
+    if now > updated:
+        tokens += (now - updated) * limit / window_s
+    return tokens if tokens < limit else float(limit)
 
 
 def take(bucket: Bucket | None, *, limit: int, window_s: float, cost: float, now: float,
          force: bool = False) -> tuple[Verdict, Bucket]:
     """Spend ``cost`` units if there are enough (always when ``force``)."""
+    # on every request, several times: plain arithmetic, no helpers beyond refill
     tokens = refill(bucket, limit, window_s, now)
     rate = limit / window_s
     allowed = force or tokens >= cost
     if allowed:
         tokens -= cost
-    remaining = max(0, math.floor(tokens))
-    reset_s = max(0.0, (limit - tokens) / rate)
-    retry = 0.0 if allowed else max(0.0, (cost - tokens) / rate)
+    remaining = int(tokens) if tokens > 0 else 0
+    reset_s = (limit - tokens) / rate if tokens < limit else 0.0
+    retry = 0.0 if allowed else (cost - tokens) / rate
     return Verdict(allowed, limit, remaining, reset_s, retry), Bucket(tokens, now)
 
 

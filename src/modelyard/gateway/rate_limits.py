@@ -92,4 +92,6 @@ class RateLimiter:
             return
         _, charges = self._plan(principal, True)
         if charges:
-            await self.store.take_many([c._replace(cost=float(tokens)) for c in charges], force=True)
+            cost = float(tokens)
+            await self.store.take_many([Take(c.key, c.limit, c.window_s, cost) for c in charges],
+                                       force=True)

@@ -203,7 +203,7 @@ class Pool:
         idle = self._idle.get((host, port))
         while idle:
             conn = idle.pop()
-            if not conn.closed:
+            if not conn.closed and conn.transport is not None and not conn.transport.is_closing():
                 return conn
         loop = asyncio.get_running_loop()
         try:
