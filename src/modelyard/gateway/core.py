@@ -20,7 +20,7 @@ from modelyard.config import GatewaySettings, upstream_key
 from modelyard.domain.clock import Clock
 from modelyard.domain.errors import ErrorCode, ModelyardError
 from modelyard.domain.routes import RouteEntry
-from modelyard.domain.tenancy import Principal, Role
+from modelyard.domain.tenancy import Principal, Role, prefix_of
 from modelyard.gateway.access_log import AccessLog
 from modelyard.gateway.admission import priority_of
 from modelyard.gateway.admission_gate import AdmissionGate
@@ -322,8 +322,6 @@ class Gateway:
 
 def principal_prefix(header: bytes) -> str:
     """The key prefix inside an ``Authorization`` header (for the expiry lookup)."""
-    from modelyard.domain.tenancy import prefix_of
-
     token = header.decode("latin-1").partition(" ")[2].strip()
     return prefix_of(token) or ""
 

@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 
 HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"transfer-encoding", b"te", b"trailer",
                         b"upgrade", b"proxy-authorization", b"proxy-authenticate",
-                        b"content-length", b"host", b"authorization"})
+                        b"content-length", b"host", b"authorization", b"expect"})
 
 
 class Upstream(NamedTuple):  # made on every request: a tuple is cheaper than a dataclass

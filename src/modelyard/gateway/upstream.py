@@ -71,6 +71,7 @@ class _Connection(asyncio.Protocol):
         self.complete = False
         self.paused = False
         self.keep_alive = False
+        self.head_request = False
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -106,6 +107,9 @@ class _Connection(asyncio.Protocol):
         self.streaming = self.content_type.startswith(b"text/event-stream")
         if self.head_done is not None and not self.head_done.done():
             self.head_done.set_result(None)
+        if self.head_request:  # no body follows; the parser cannot know: never reuse
+            self.keep_alive = self.streaming = False
+            self.on_message_complete()
 
     def on_body(self, body: bytes) -> None:
         if self.streaming:
@@ -231,6 +235,7 @@ class Pool:
         host, port, host_header, prefix = self.target(base_url)
         conn = await self._acquire(host, port)
         conn.reset()
+        conn.head_request = method == b"HEAD"
         head = [method, b" ", prefix + path if prefix else path, b" HTTP/1.1\r\nhost: ", host_header,
                 b"\r\ncontent-length: ", str(len(body)).encode(), b"\r\n"]
         for name, value in headers:
