@@ -27,7 +27,7 @@ from modelyard.gateway.admission_gate import AdmissionGate
 from modelyard.gateway.auth import authenticate
 from modelyard.gateway.balancer import prefix_hash
 from modelyard.gateway.limiter import LimiterStore
-from modelyard.gateway.metering import StreamTally, usage_of
+from modelyard.gateway.tokens import StreamTally, usage_of
 from modelyard.gateway.proxy import HOP_BY_HOP, Proxy, ProxyPolicy, Upstream
 from modelyard.gateway.rate_limits import Limits, RateLimiter
 from modelyard.gateway.route_watch import RouteSource
