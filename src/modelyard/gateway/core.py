@@ -27,12 +27,12 @@ from modelyard.gateway.admission_gate import AdmissionGate
 from modelyard.gateway.auth import authenticate
 from modelyard.gateway.balancer import prefix_hash
 from modelyard.gateway.limiter import LimiterStore
-from modelyard.gateway.tokens import StreamTally, usage_of
 from modelyard.gateway.proxy import HOP_BY_HOP, Proxy, ProxyPolicy, Upstream
 from modelyard.gateway.rate_limits import Limits, RateLimiter
 from modelyard.gateway.route_watch import RouteSource
 from modelyard.gateway.split import PIN_HEADER
 from modelyard.gateway.stats import StatsRecorder
+from modelyard.gateway.tokens import StreamTally, usage_of
 from modelyard.gateway.traffic import Traffic
 from modelyard.gateway.upstream import Pool
 from modelyard.observability.metrics import (

@@ -21,8 +21,8 @@ from modelyard.gateway.admission import (
 )
 from modelyard.gateway.balancer import choose_affine, choose_p2c, prefix_hash
 from modelyard.gateway.limiter import take
-from modelyard.gateway.tokens import StreamTally, usage_of
 from modelyard.gateway.resilience import HealthBook, RetryBudget
+from modelyard.gateway.tokens import StreamTally, usage_of
 
 EPS = tuple(Endpoint(f"r{i}", f"http://127.0.0.1:{i}", 1) for i in range(4))
 
