@@ -10,6 +10,7 @@ Redis shared by two gateways).
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import sys
@@ -258,3 +259,23 @@ def test_access_log_lines_carry_no_secrets(plane: dict[str, Any]) -> None:
     assert plane["server"].key not in text and UPSTREAM_SECRET not in text
 
 
+
+
+def test_graceful_shutdown_drains_in_flight_requests(plane: dict[str, Any]) -> None:
+    server = plane["server"]
+    gw = PlatformProcess(server.home, "gateway", extra=["--server", server.url]).start()
+    try:
+        wait_for(lambda: httpx.post(gw.url + CHAT, json={"model": "ext"}, headers=plane["auth"],
+                                    trust_env=False).status_code == 200)
+        results: list[tuple[float, httpx.Response]] = []
+        t = threading.Thread(target=_timed_post, args=(
+            gw.url + CHAT, {"model": "ext", "delay_ms": 800}, plane["auth"], results))
+        t.start()
+        time.sleep(0.3)
+        assert gw.proc is not None
+        gw.proc.send_signal(signal.SIGTERM)
+        t.join()
+        assert results[0][1].status_code == 200  # finished although the gateway was stopping
+        assert gw.proc.wait(15) in (0, -signal.SIGTERM)  # uvicorn re-raises the signal
+    finally:
+        gw.stop()
