@@ -55,6 +55,8 @@ def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         key = server.key
         cli_json(server.url, key, "deploy", "ext", "--endpoint", f"{up_url}/a",
                  "--upstream-key-env", "UPSTREAM_SECRET")
+        cli_json(server.url, key, "deploy", "slowext", "--endpoint", f"{up_url}/b",
+                 "--read-timeout", "0.3")
         admin = server.client()
         admin.deploy_external(name="pair", endpoints=[f"{up_url}/a", f"{up_url}/b"])
         admin.deploy_external(name="dying", endpoints=[f"http://127.0.0.1:{closer}/a",
@@ -75,7 +77,7 @@ def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
                 started.append(p)
                 limited.append(p)
         auth = {"Authorization": f"Bearer {key}"}
-        for name in ("ext", "pair", "limited"):  # healthy endpoints reached the route table
+        for name in ("ext", "pair", "limited", "slowext"):  # healthy endpoints reached the route table
             wait_for(lambda n=name: httpx.post(gw.url + CHAT, json={"model": n}, headers=auth,
                                                trust_env=False).status_code == 200, timeout_s=20)
         yield {"server": server, "gw": gw, "limited": limited, "up": up_url, "auth": auth}
@@ -111,6 +113,15 @@ def test_external_endpoint_gets_the_upstream_key_and_request_ids(plane: dict[str
     listed = plane["server"].client().external_deployments()
     assert {e["name"]: e["healthy_endpoints"] for e in listed}["ext"] == [plane["up"] + "/a"]
     assert UPSTREAM_SECRET not in (gw.home / f"gateway-{gw.port}.log").read_text()
+
+
+def test_read_timeout_per_route(plane: dict[str, Any]) -> None:
+    with httpx.Client(base_url=plane["gw"].url, headers=plane["auth"], trust_env=False) as http:
+        t0 = time.monotonic()
+        r = http.post(CHAT, json={"model": "slowext", "delay_ms": 2000})
+        assert r.status_code == 504 and r.json()["error"]["code"] == "upstream_timeout"
+        assert time.monotonic() - t0 < 1.5  # the route's 0.3 s, not the gateway's 60 s
+        assert http.post(CHAT, json={"model": "slowext", "delay_ms": 10}).status_code == 200
 
 
 def test_header_limits(plane: dict[str, Any]) -> None:

@@ -102,6 +102,10 @@ def _exists(ctx: CliContext, name: str) -> bool:
               help="Serve NAME from this external URL (repeatable); no replicas are started.")
 @click.option("--upstream-key-env", default="",
               help="Gateway environment variable holding the external endpoints' API key.")
+@click.option("--read-timeout", "read_timeout_s", type=float, default=None,
+              help="External endpoints: read timeout in seconds (default: the gateway's).")
+@click.option("--connect-timeout", "connect_timeout_s", type=float, default=None,
+              help="External endpoints: connect timeout in seconds (default: the gateway's).")
 @click.option("--engine-version", "engine_version", default=None,
               help="Engine release (picks flags that changed between versions).")
 @output_option
@@ -115,8 +119,10 @@ def deploy(ctx: CliContext, /, name: str, model: str | None, version: int | None
         raise click.UsageError("give at most one of --version and --alias")
     engine_flags = {k: options.pop(k) for k in ENGINE_FLAGS}
     endpoints, key_env = options.pop("endpoints"), options.pop("upstream_key_env")
+    timeouts = {k: options.pop(k) for k in ("read_timeout_s", "connect_timeout_s")}
     if endpoints:
-        _deploy_external(ctx, name, list(endpoints), key_env, environment, output)
+        _deploy_external(ctx, name, dict(endpoints=list(endpoints), upstream_key_env=key_env,
+                                         environment=environment, **timeouts), output)
         return
     if _exists(ctx, name):
         if engine is not None or any(v not in (None, ()) for v in engine_flags.values()):
@@ -145,10 +151,8 @@ def deploy(ctx: CliContext, /, name: str, model: str | None, version: int | None
                              f"deployment {name} is {d['status']} after {timeout_s:.0f}s")
 
 
-def _deploy_external(ctx: CliContext, name: str, endpoints: list[str], key_env: str,
-                     environment: str, output: str) -> None:
-    d = ctx.client().deploy_external(name=name, endpoints=endpoints, upstream_key_env=key_env,
-                                     environment=environment)
+def _deploy_external(ctx: CliContext, name: str, body: dict[str, Any], output: str) -> None:
+    d = ctx.client().deploy_external(name=name, **body)
     if output == "json":
         emit_json(d)
     else:

@@ -81,7 +81,9 @@ async def build_route_table(uow: UnitOfWork, version: int, clock: Clock,
         eps = tuple(Endpoint(ext.endpoint_id(i), url, 1) for i, url in enumerate(ext.urls)
                     if url in healthy)
         routes[ext.name] = RouteEntry(ext.name, ext.team, ext.environment, ext.name, "external",
-                                      eps, upstream_key_env=ext.upstream_key_env)
+                                      eps, upstream_key_env=ext.upstream_key_env,
+                                      connect_timeout_s=ext.connect_timeout_s,
+                                      read_timeout_s=ext.read_timeout_s)
     now = clock.now()
     keys = {
         k.prefix: KeyEntry(k.id, k.prefix, k.key_hash, k.name, k.team, k.role, k.expires_at,

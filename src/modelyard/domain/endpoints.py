@@ -31,6 +31,8 @@ class ExternalDeployment:
     upstream_key_env: str
     health_path: str
     created_at: datetime
+    connect_timeout_s: float = 0.0  # 0: the gateway's setting
+    read_timeout_s: float = 0.0
 
     def endpoint_id(self, index: int) -> str:
         """The replica id the route table gives endpoint ``index``."""

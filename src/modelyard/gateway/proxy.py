@@ -111,7 +111,9 @@ class Proxy:
             rid = ep.replica_id
             self.outstanding[rid] = self.outstanding.get(rid, 0) + 1
             try:
-                resp = await self.pool.request(ep.url, bmethod, bpath, headers, body)
+                resp = await self.pool.request(ep.url, bmethod, bpath, headers, body,
+                                               read_timeout_s=route.read_timeout_s or None,
+                                               connect_timeout_s=route.connect_timeout_s or None)
             except ConnectFailed:
                 self._failed(rid)
                 tried.add(rid)

@@ -203,7 +203,7 @@ class Pool:
             self._targets[url] = found
         return found
 
-    async def _acquire(self, host: str, port: int) -> _Connection:
+    async def _acquire(self, host: str, port: int, connect_timeout_s: float) -> _Connection:
         idle = self._idle.get((host, port))
         while idle:
             conn = idle.pop()
@@ -213,7 +213,7 @@ class Pool:
         try:
             _, proto = await asyncio.wait_for(
                 loop.create_connection(lambda: _Connection(loop), host, port),
-                self.connect_timeout_s)
+                connect_timeout_s)
         except (OSError, TimeoutError) as exc:
             raise ConnectFailed(str(exc)) from None
         return proto
@@ -230,10 +230,11 @@ class Pool:
 
     async def request(self, base_url: str, method: bytes, path: bytes,
                       headers: list[tuple[bytes, bytes]], body: bytes,
-                      read_timeout_s: float | None = None) -> Response:
+                      read_timeout_s: float | None = None,
+                      connect_timeout_s: float | None = None) -> Response:
         """Send one request; read a whole answer, or hand over a stream for SSE."""
         host, port, host_header, prefix = self.target(base_url)
-        conn = await self._acquire(host, port)
+        conn = await self._acquire(host, port, connect_timeout_s or self.connect_timeout_s)
         conn.reset()
         conn.head_request = method == b"HEAD"
         head = [method, b" ", prefix + path if prefix else path, b" HTTP/1.1\r\nhost: ", host_header,

@@ -236,4 +236,6 @@ external_deployments = Table(
     Column("upstream_key_env", String(64), nullable=False, server_default=""),
     Column("health_path", String(200), nullable=False, server_default=""),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("connect_timeout_s", Float, nullable=False, server_default="0"),
+    Column("read_timeout_s", Float, nullable=False, server_default="0"),
 )

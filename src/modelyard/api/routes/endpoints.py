@@ -31,7 +31,7 @@ async def create_external(body: ExternalDeploymentCreate, cp: CP, who: Caller,
         raise ModelyardError(ErrorCode.INVALID_REQUEST, "health_path must start with '/'")
     ext = ExternalDeployment(body.name, who.team, str(body.environment), urls,
                              check_env_name(body.upstream_key_env), body.health_path,
-                             cp.clock.now())
+                             cp.clock.now(), body.connect_timeout_s, body.read_timeout_s)
     async with cp.store.uow() as uow:
         if await uow.deployments.get(body.name) is not None:
             raise ModelyardError(ErrorCode.ALREADY_EXISTS, f"deployment {body.name!r} exists")

@@ -24,6 +24,11 @@ class ExternalDeploymentCreate(BaseModel):
                     "(sent as Authorization: Bearer); the key itself is never stored.")
     health_path: str = Field(default="", max_length=200,
                              description="Probe path; empty tries /health, /v2/health/ready, /v1/models.")
+    connect_timeout_s: float = Field(default=0.0, ge=0, le=600,
+                                     description="Connect timeout; 0 = the gateway's setting.")
+    read_timeout_s: float = Field(default=0.0, ge=0, le=3600,
+                                  description="Read timeout (head, and between chunks); 0 = the "
+                                              "gateway's setting.")
 
 
 class ExternalDeploymentPublic(BaseModel):
@@ -37,6 +42,8 @@ class ExternalDeploymentPublic(BaseModel):
     upstream_key_env: str
     health_path: str
     created_at: datetime
+    connect_timeout_s: float
+    read_timeout_s: float
 
     @classmethod
     def from_domain(cls, ext: ExternalDeployment, healthy: frozenset[str]) -> ExternalDeploymentPublic:
@@ -44,4 +51,5 @@ class ExternalDeploymentPublic(BaseModel):
         return cls(name=ext.name, team=ext.team, environment=ext.environment,
                    endpoints=list(ext.urls), healthy_endpoints=[u for u in ext.urls if u in healthy],
                    upstream_key_env=ext.upstream_key_env, health_path=ext.health_path,
-                   created_at=ext.created_at)
+                   created_at=ext.created_at, connect_timeout_s=ext.connect_timeout_s,
+                   read_timeout_s=ext.read_timeout_s)

@@ -17,7 +17,8 @@ from modelyard.store.repositories.rows import utc_req
 def _external(row: Any) -> ExternalDeployment:
     return ExternalDeployment(row.name, row.team, row.environment,
                               tuple(u for u in row.urls.split("\n") if u), row.upstream_key_env,
-                              row.health_path, utc_req(row.created_at))
+                              row.health_path, utc_req(row.created_at),
+                              float(row.connect_timeout_s), float(row.read_timeout_s))
 
 
 class SqlExternalDeploymentRepository:
@@ -32,7 +33,8 @@ class SqlExternalDeploymentRepository:
             await self.conn.execute(insert(t.external_deployments).values(
                 name=ext.name, team=ext.team, environment=ext.environment, urls="\n".join(ext.urls),
                 upstream_key_env=ext.upstream_key_env, health_path=ext.health_path,
-                created_at=ext.created_at))
+                created_at=ext.created_at, connect_timeout_s=ext.connect_timeout_s,
+                read_timeout_s=ext.read_timeout_s))
         except IntegrityError:
             raise ModelyardError(ErrorCode.ALREADY_EXISTS, f"deployment {ext.name!r} exists") from None
 

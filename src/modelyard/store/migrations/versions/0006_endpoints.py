@@ -23,6 +23,8 @@ def upgrade() -> None:
         sa.Column("upstream_key_env", sa.String(64), nullable=False, server_default=""),
         sa.Column("health_path", sa.String(200), nullable=False, server_default=""),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("connect_timeout_s", sa.Float(), nullable=False, server_default="0"),
+        sa.Column("read_timeout_s", sa.Float(), nullable=False, server_default="0"),
     )
 
 
