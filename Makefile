@@ -46,3 +46,5 @@ bench-deps:  ## load tools for the benchmarks (Debian packages)
 
 bench: $(VENV)/.test-installed bench-deps  ## every benchmark, one after the other
 	$(BIN)/python -m benchmarks.batching
+	test -d .bench-site/vllm_router || $(BIN)/pip install --quiet --target .bench-site vllm-router==0.1.17
+	$(BIN)/python -m benchmarks.gateway

@@ -26,6 +26,7 @@ from modelyard.config import Settings
 from modelyard.controllers.base import Reconciler
 from modelyard.controllers.deployments import DeploymentController
 from modelyard.controllers.drift import DriftConfig, DriftController
+from modelyard.controllers.endpoint_probe import EndpointProber
 from modelyard.controllers.engine_metrics import EngineMetricsScraper
 from modelyard.controllers.manager import Manager
 from modelyard.controllers.metering import ResourceMeter, StoreUsageSink
@@ -44,6 +45,8 @@ from modelyard.domain.nodes import NodeRecord, NodeSource
 from modelyard.domain.replicas import RestartPolicy
 from modelyard.domain.tenancy import DEFAULT_TEAM, ApiKey, Role, generate_key
 from modelyard.gateway.app import Gateway, build_gateway_app
+from modelyard.gateway.limiter import LimiterStore
+from modelyard.gateway.limiter_stores import MemoryLimiterStore, RedisLimiterStore
 from modelyard.gateway.metering import HttpUsageSink
 from modelyard.gateway.route_watch import HttpRouteWatcher, RouteSource, tls_verify
 from modelyard.gateway.sampling import Sampler
@@ -73,6 +76,12 @@ def _check_engine(engine: str) -> None:
     check_installed(Engine(engine))
 
 
+def _limiter_store(settings: Settings) -> LimiterStore:
+    """Rate-limit buckets: shared in Redis when configured, else in this process."""
+    url = settings.gateway.limiter_url
+    return RedisLimiterStore(url) if url else MemoryLimiterStore()
+
+
 class Platform:
     """One modelyard process and its owned background tasks."""
 
@@ -90,6 +99,7 @@ class Platform:
         self.backend: LocalBackend | None = None
         self.store: Store | None = None
         self.engine_metrics: EngineMetricsScraper | None = None
+        self.prober: EndpointProber | None = None
         self.stats = RevisionStatsBook(self.clock,
                                        stale_after_s=settings.rollouts.stats_stale_after_s)
         if roles.server:
@@ -110,7 +120,8 @@ class Platform:
                     error_backoff_s=settings.gateway.route_poll_error_backoff_s,
                     verify=tls_verify(settings.gateway.ca_file or None))
                 source = self.watcher
-            self.gateway = Gateway(source, settings.gateway, self.clock)
+            self.gateway = Gateway(source, settings.gateway, self.clock,
+                                   limiter_store=_limiter_store(settings))
             self._configure_meter(api_key)
             if roles.server:
                 self.stats.add_local(self.gateway.traffic.recorder.snapshot)
@@ -159,12 +170,14 @@ class Platform:
         self.engine_metrics = EngineMetricsScraper(self.store)
         prices = Prices(dict(s.costs.gpu_hour), s.costs.default_gpu_hour, s.costs.cpu_hour)
         rollouts = RolloutController(self.store, self.stats, self.clock)
+        self.prober = EndpointProber(self.store)
         reconcilers: list[Reconciler] = [
             rollouts,
             DeploymentController(self.store, self.clock),
             ReplicaController(self.store, self.backend, observed, artifacts, self.clock, inputs,
                               max_body_bytes=s.gateway.max_body_bytes),
-            RoutingController(self.store, self.feed, self.clock),
+            self.prober,
+            RoutingController(self.store, self.feed, self.clock, self.prober.healthy),
             self.engine_metrics,
             ResourceMeter(self.store, self.clock, prices, interval_s=s.metering.accrue_interval_s),
             DriftController(self.store, self.clock, DriftConfig(
@@ -181,7 +194,7 @@ class Platform:
             max_upload_bytes=s.server.max_upload_bytes,
             route_watch_timeout_s=s.server.route_watch_timeout_s,
             stats=self.stats, rollout_holds=rollouts.holds, prices=prices,
-            usage_sink=StoreUsageSink(self.store))
+            usage_sink=StoreUsageSink(self.store), external_health=self.prober.healthy)
 
     async def _bootstrap_admin_key(self) -> None:
         assert self.store is not None
@@ -235,8 +248,7 @@ class Platform:
             self.gateway.meter.start()
         self._started = True
 
-    async def stop(self) -> None:
-        """Stop tasks; replicas keep running (adopted on the next start) unless asked."""
+    async def _stop_data_plane(self) -> None:
         if self.watcher is not None:
             await self.watcher.stop()
         if self.reporter is not None:
@@ -246,10 +258,16 @@ class Platform:
             await self.gateway.aclose()
         if self.usage_http is not None:
             await self.usage_http.aclose()
+
+    async def stop(self) -> None:
+        """Stop tasks; replicas keep running (adopted on the next start) unless asked."""
+        await self._stop_data_plane()
         if self.manager is not None:
             await self.manager.stop()
         if self.engine_metrics is not None:
             await self.engine_metrics.aclose()
+        if self.prober is not None:
+            await self.prober.aclose()
         if self.backend is not None:
             if self.stop_replicas_on_exit:
                 await self.backend.stop_all(self.settings.local.stop_grace_s)

@@ -37,6 +37,31 @@ class GatewaySettings(BaseModel):
     route_poll_error_backoff_s: float = Field(1.0, description="Wait after a failed route poll.")
     ca_file: str = Field("", description="CA bundle that verifies an HTTPS server_url; "
                                           "empty = the system's trust store.")
+    max_concurrency_per_replica: int = Field(
+        64, description="Requests in flight per replica before requests queue.")
+    max_queue: int = Field(256, description="Requests waiting per deployment; 429 overloaded past it.")
+    max_queue_wait_s: float = Field(
+        5.0, description="Longest a request may wait in the queue (429 overloaded when expected longer).")
+    key_requests_per_minute: int = Field(0, description="Requests per minute per API key; 0 = no limit.")
+    key_tokens_per_minute: int = Field(
+        0, description="LLM tokens (prompt + completion) per minute per API key; 0 = no limit.")
+    team_requests_per_minute: int = Field(0, description="Requests per minute per team; 0 = no limit.")
+    team_tokens_per_minute: int = Field(0, description="LLM tokens per minute per team; 0 = no limit.")
+    limiter_url: str = Field("", description="redis://host:port/db shares rate limits between "
+                                             "gateways; empty = in each gateway process.")
+    balancer: str = Field("p2c", description="'p2c' (least outstanding, two choices) or 'prefix' "
+                                             "(LLM prompt-prefix affinity, falls back to p2c).")
+    prefix_chars: int = Field(256, description="Prompt characters hashed for prefix affinity.")
+    prefix_slack: int = Field(8, description="Outstanding requests a preferred replica may have "
+                                             "over the least loaded before affinity yields.")
+    eject_after_failures: int = Field(5, description="Consecutive failures that eject a replica.")
+    eject_s: float = Field(10.0, description="How long an ejected replica gets no requests.")
+    retry_budget_ratio: float = Field(0.2, description="Retries allowed as a share of requests.")
+    retry_budget_window_s: float = Field(10.0, description="Window of the retry budget.")
+    max_header_count: int = Field(100, description="Most request headers (431 past it).")
+    max_header_bytes: int = Field(16 * 1024, description="Largest total header size (431 past it).")
+    access_log: bool = Field(True, description="One JSON line per request on stderr.")
+    workers: int = Field(1, description="Gateway processes sharing the port (SO_REUSEPORT).")
 
 
 class StoreSettings(BaseModel):
@@ -162,6 +187,11 @@ class Settings(BaseSettings):
     def admin_key_file(self) -> Path:
         """Where the first admin key is written (mode 0600)."""
         return self.home / "admin.key"
+
+
+def upstream_key(variable: str) -> str | None:
+    """The upstream API key of an external endpoint: the gateway's environment variable."""
+    return os.environ.get(variable) or None if variable else None
 
 
 def client_defaults() -> tuple[str, str | None, Path]:

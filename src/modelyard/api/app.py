@@ -20,6 +20,7 @@ from modelyard.api.routes import (
     budgets,
     deployments,
     drift,
+    endpoints,
     keys,
     models,
     nodes,
@@ -75,7 +76,7 @@ def build_api_app(cp: ControlPlane) -> FastAPI:
     app.state.cp = cp
     # every route passes the policy table (api/policy.py) before its handler runs
     for module in (models, deployments, revisions, rollouts, system, teams, keys, audit, nodes,
-                   quotas, usage, budgets, drift):
+                   quotas, usage, budgets, drift, endpoints):
         app.include_router(module.router, prefix=PREFIX, dependencies=[Depends(authorize)])
     install_openapi(app)
     app.add_middleware(RejectNul)

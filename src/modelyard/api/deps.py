@@ -7,7 +7,7 @@ response never says more than "invalid, expired or revoked".
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Annotated
@@ -48,6 +48,7 @@ class ControlPlane:
     rollout_holds: dict[str, Hold] = field(default_factory=dict)
     prices: Prices = field(default_factory=Prices)
     usage_sink: StoreUsageSink | None = None
+    external_health: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     def changed(self) -> None:
         """Wake the controllers after a write."""

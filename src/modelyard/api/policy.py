@@ -62,6 +62,9 @@ RULES: Mapping[tuple[str, str], Rule] = MappingProxyType({
     ("GET", "/deployments/{name}/rollout"): R(Action.READ, "rollout.get"),
     ("POST", "/deployments/{name}/rollout/{action}"): R(Action.DEPLOY, "rollout.act"),
     ("GET", "/deployments/{name}/stats"): R(Action.READ, "revision.stats"),
+    ("POST", "/external-deployments"): R(Action.DEPLOY, "external_deployment.create"),
+    ("GET", "/external-deployments"): R(Action.READ, "external_deployment.list"),
+    ("DELETE", "/external-deployments/{name}"): R(Action.DEPLOY, "external_deployment.delete"),
     # telemetry from separate gateways: admin keys only, not an audited change
     ("POST", "/gateway-stats"): R(Action.ADMIN, "gateway.stats.report"),
     ("POST", "/usage"): R(Action.ADMIN, "usage.report"),

@@ -120,6 +120,15 @@ class Client:
                                             json={"replicas": replicas})
         return result
 
+    def deploy_external(self, **body: Any) -> dict[str, Any]:
+        """Create a deployment served by external endpoints."""
+        return self._post("/api/v1/external-deployments", body)
+
+    def external_deployments(self) -> list[dict[str, Any]]:
+        """External deployments and their healthy endpoints."""
+        result: list[dict[str, Any]] = self._call("GET", "/api/v1/external-deployments")
+        return result
+
     def delete_deployment(self, name: str) -> dict[str, Any]:
         """Start deleting a deployment."""
         result: dict[str, Any] = self._call("DELETE", f"/api/v1/deployments/{name}")

@@ -127,6 +127,14 @@ def _exists(ctx: CliContext, name: str) -> bool:
 @click.option("--speculative-model", default=None)
 @click.option("--num-speculative-tokens", type=int, default=None)
 @click.option("--engine-arg", "extra_args", multiple=True, help="Extra engine flag, repeatable.")
+@click.option("--endpoint", "endpoints", multiple=True,
+              help="Serve NAME from this external URL (repeatable); no replicas are started.")
+@click.option("--upstream-key-env", default="",
+              help="Gateway environment variable holding the external endpoints' API key.")
+@click.option("--read-timeout", "read_timeout_s", type=float, default=None,
+              help="External endpoints: read timeout in seconds (default: the gateway's).")
+@click.option("--connect-timeout", "connect_timeout_s", type=float, default=None,
+              help="External endpoints: connect timeout in seconds (default: the gateway's).")
 @click.option("--engine-version", "engine_version", default=None,
               help="Engine release (picks flags that changed between versions).")
 @output_option
@@ -140,6 +148,12 @@ def deploy(ctx: CliContext, /, name: str, model: str | None, version: int | None
         raise click.UsageError("give at most one of --version and --alias")
     engine_flags = {k: options.pop(k) for k in ENGINE_FLAGS}
     resources = _resources({k: options.pop(k) for k in RESOURCE_FLAGS})
+    endpoints, key_env = options.pop("endpoints"), options.pop("upstream_key_env")
+    timeouts = {k: options.pop(k) for k in ("read_timeout_s", "connect_timeout_s")}
+    if endpoints:
+        _deploy_external(ctx, name, dict(endpoints=list(endpoints), upstream_key_env=key_env,
+                                         environment=environment, **timeouts), output)
+        return
     if _exists(ctx, name):
         if engine is not None or any(v not in (None, ()) for v in engine_flags.values()):
             raise click.UsageError("engine settings are fixed at creation; deploy a new name")
@@ -165,6 +179,15 @@ def deploy(ctx: CliContext, /, name: str, model: str | None, version: int | None
     if wait and d["status"] not in ("ready", "scaled_to_zero"):
         raise ModelyardError(ErrorCode.NO_READY_REPLICA,
                              f"deployment {name} is {d['status']} after {timeout_s:.0f}s")
+
+
+def _deploy_external(ctx: CliContext, name: str, body: dict[str, Any], output: str) -> None:
+    d = ctx.client().deploy_external(name=name, **body)
+    if output == "json":
+        emit_json(d)
+    else:
+        click.echo(f"deployment {d['name']}  env={d['environment']}  team={d['team']}  "
+                   f"external endpoints: {', '.join(d['endpoints'])}")
 
 
 def _update(ctx: CliContext, name: str, body: dict[str, Any], wait: bool, timeout_s: float,

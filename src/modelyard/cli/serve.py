@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import socket
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -18,18 +22,52 @@ if TYPE_CHECKING:  # the platform is imported when a plane starts: client comman
 
 
 def _serve(platform: Platform, host: str, port: int, *, tls_cert: str | None = None,
-           tls_key: str | None = None, on_started: threading.Thread | None = None) -> None:
+           tls_key: str | None = None, on_started: threading.Thread | None = None,
+           reuse_port: bool = False, proxy_headers: bool = True) -> None:
     import uvicorn
 
     if bool(tls_cert) != bool(tls_key):
         raise click.UsageError("HTTPS needs both --tls-cert and --tls-key")
     config = uvicorn.Config(platform.asgi(), host=host, port=port, log_config=None,
                             access_log=False, lifespan="on", ssl_certfile=tls_cert,
-                            ssl_keyfile=tls_key, timeout_graceful_shutdown=10)
+                            ssl_keyfile=tls_key, timeout_graceful_shutdown=10,
+                            server_header=False, proxy_headers=proxy_headers)
     server = uvicorn.Server(config)
     if on_started is not None:
         on_started.start()
-    server.run()
+    if reuse_port:  # several gateway processes share the port; the kernel spreads connections
+        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+        server.run(sockets=[sock])
+    else:
+        server.run()
+
+
+def _run_workers(count: int, serve_one: Callable[[], None]) -> None:
+    """Fork ``count`` processes that each run ``serve_one``; forward SIGTERM/SIGINT; wait."""
+    children: list[int] = []
+    for _ in range(count):
+        pid = os.fork()
+        if pid == 0:
+            code = 0
+            try:
+                serve_one()
+            except BaseException:  # the child must never return into the parent's code
+                code = 1
+            os._exit(code)
+        children.append(pid)
+
+    def forward(signum: int, _frame: object) -> None:
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    for child in children:
+        os.waitpid(child, 0)
 
 
 def _announce(platform: Platform, url: str) -> None:
@@ -135,10 +173,12 @@ def server(home: Path | None, host: str, port: int, log_format: str, tls_cert: s
 @click.option("--log-format", type=click.Choice(["json", "text"]), default="json")
 @click.option("--ca-file", "gw_ca_file", default=None,
               help="CA bundle that verifies an HTTPS --server (default: the global --ca-file).")
+@click.option("--workers", type=int, default=None,
+              help="Gateway processes sharing the port (SO_REUSEPORT); default from settings (1).")
 @_with_tls
 @click.pass_context
 def gateway(ctx: click.Context, server_url: str, api_key: str | None, home: Path | None,
-            host: str, port: int, log_format: str, gw_ca_file: str | None,
+            host: str, port: int, log_format: str, gw_ca_file: str | None, workers: int | None,
             tls_cert: str | None, tls_key: str | None) -> None:
     """Run a gateway alone; it follows the control plane's route table."""
     from modelyard.app import Platform, Roles
@@ -154,5 +194,16 @@ def gateway(ctx: click.Context, server_url: str, api_key: str | None, home: Path
             api_key = settings.admin_key_file.read_text().strip()
         except OSError:
             raise click.UsageError("no API key: pass --api-key or set MODELYARD_API_KEY") from None
-    platform = Platform(settings, Roles(server=False, gateway=True), api_key=api_key)
-    _serve(platform, host, port, tls_cert=tls_cert, tls_key=tls_key)
+    count = workers if workers is not None else settings.gateway.workers
+    key: str = api_key
+
+    def serve_one() -> None:
+        platform = Platform(settings, Roles(server=False, gateway=True), api_key=key)
+        # a gateway alone never reads the client address: skip uvicorn's proxy-headers layer
+        _serve(platform, host, port, tls_cert=tls_cert, tls_key=tls_key, reuse_port=count > 1,
+               proxy_headers=False)
+
+    if count <= 1:
+        serve_one()
+    else:
+        _run_workers(count, serve_one)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 
 from modelyard.controllers.base import Result
@@ -49,8 +49,12 @@ class RouteFeed:
             return self._table
 
 
-async def build_route_table(uow: UnitOfWork, version: int, clock: Clock) -> RouteTable:
-    """Read deployments, Ready replicas, rollout splits and usable keys into a table."""
+async def build_route_table(uow: UnitOfWork, version: int, clock: Clock,
+                            external_health: Mapping[str, frozenset[str]] | None = None) -> RouteTable:
+    """Read deployments, Ready replicas, rollout splits and usable keys into a table.
+
+    External deployments join with their healthy endpoints (``external_health``).
+    """
     routes: dict[str, RouteEntry] = {}
     replicas = await uow.replicas.all()
     rollouts = await uow.rollouts.latest_by_deployment()
@@ -70,6 +74,16 @@ async def build_route_table(uow: UnitOfWork, version: int, clock: Clock) -> Rout
             revision.spec.framework, endpoints, weights=plan.weights,
             shadow_revision=plan.shadow[0] if plan.shadow else None,
             shadow_percent=plan.shadow[1] if plan.shadow else 0)
+    for ext in await uow.external.all():
+        if ext.name in routes:
+            continue
+        healthy = (external_health or {}).get(ext.name, frozenset())
+        eps = tuple(Endpoint(ext.endpoint_id(i), url, 1) for i, url in enumerate(ext.urls)
+                    if url in healthy)
+        routes[ext.name] = RouteEntry(ext.name, ext.team, ext.environment, ext.name, "external",
+                                      eps, upstream_key_env=ext.upstream_key_env,
+                                      connect_timeout_s=ext.connect_timeout_s,
+                                      read_timeout_s=ext.read_timeout_s)
     now = clock.now()
     keys = {
         k.prefix: KeyEntry(k.id, k.prefix, k.key_hash, k.name, k.team, k.role, k.expires_at,
@@ -84,10 +98,12 @@ class RoutingController:
 
     name = "routing"
 
-    def __init__(self, store: Store, feed: RouteFeed, clock: Clock) -> None:
+    def __init__(self, store: Store, feed: RouteFeed, clock: Clock,
+                 external_health: Mapping[str, frozenset[str]] | None = None) -> None:
         self.store = store
         self.feed = feed
         self.clock = clock
+        self.external_health = external_health
 
     async def keys(self) -> Sequence[str]:
         """One key: the whole table."""
@@ -98,7 +114,7 @@ class RoutingController:
         current = self.feed.current()
         version = max(current.version + 1, int(self.clock.now().timestamp() * 1000))
         async with self.store.uow() as uow:
-            table = await build_route_table(uow, version, self.clock)
+            table = await build_route_table(uow, version, self.clock, self.external_health)
         if current.version == 0 or not table.same_content(current):
             await self.feed.publish(table)
         return Result.done()

@@ -20,6 +20,8 @@ class ErrorCode(StrEnum):
     INVALID_INPUT = "invalid_input"
     INVALID_NAME = "invalid_name"
     PAYLOAD_TOO_LARGE = "payload_too_large"
+    HEADERS_TOO_LARGE = "headers_too_large"
+    RATE_LIMITED = "rate_limited"
     UNAUTHENTICATED = "unauthenticated"
     FORBIDDEN = "forbidden"
     NOT_FOUND = "not_found"
@@ -63,6 +65,8 @@ ERROR_STATUS: Mapping[ErrorCode, tuple[int, str]] = MappingProxyType(
         ErrorCode.INVALID_INPUT: (422, "The input does not match what the model expects."),
         ErrorCode.INVALID_NAME: (422, "The name is not valid."),
         ErrorCode.PAYLOAD_TOO_LARGE: (413, "The request body is larger than the limit."),
+        ErrorCode.HEADERS_TOO_LARGE: (431, "Too many request headers, or too large."),
+        ErrorCode.RATE_LIMITED: (429, "The rate limit of the key or team is reached; retry later."),
         ErrorCode.UNAUTHENTICATED: (401, "A valid API key is required."),
         ErrorCode.FORBIDDEN: (403, "The API key may not do this."),
         ErrorCode.NOT_FOUND: (404, "Not found."),

@@ -46,6 +46,9 @@ class RouteEntry:
     weights: tuple[tuple[int, int], ...] = ()
     shadow_revision: int | None = None
     shadow_percent: int = 0
+    upstream_key_env: str = ""  # external endpoints: the gateway's variable holding their key
+    connect_timeout_s: float = 0.0  # 0: the gateway's setting
+    read_timeout_s: float = 0.0  # 0: the gateway's setting
 
     def endpoints_of(self, revision: int) -> tuple[Endpoint, ...]:
         """The Ready endpoints of one revision."""
@@ -102,6 +105,8 @@ class RouteTable:
                     ],
                     "weights": [[rev, w] for rev, w in r.weights],
                     "shadow_revision": r.shadow_revision, "shadow_percent": r.shadow_percent,
+                    "upstream_key_env": r.upstream_key_env,
+                    "connect_timeout_s": r.connect_timeout_s, "read_timeout_s": r.read_timeout_s,
                 }
                 for r in self.routes.values()
             ],
@@ -128,6 +133,9 @@ class RouteTable:
                 weights=tuple((int(rev), int(w)) for rev, w in r.get("weights", ())),
                 shadow_revision=r.get("shadow_revision"),
                 shadow_percent=int(r.get("shadow_percent", 0)),
+                upstream_key_env=str(r.get("upstream_key_env", "")),
+                connect_timeout_s=float(r.get("connect_timeout_s", 0.0)),
+                read_timeout_s=float(r.get("read_timeout_s", 0.0)),
             )
             for r in data["routes"]
         }

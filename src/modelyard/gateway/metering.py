@@ -18,24 +18,16 @@ import logging
 import ssl
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import replace
+from collections.abc import Sequence
 from typing import Protocol
 
 import httpx
-from starlette.requests import Request
 
 from modelyard.domain.clock import Clock
 from modelyard.domain.drift import DriftSample
-from modelyard.domain.errors import ModelyardError
-from modelyard.domain.routes import RouteEntry
-from modelyard.domain.tenancy import prefix_of
 from modelyard.domain.usage import UsageRecord
-from modelyard.gateway.auth import bearer_token
-from modelyard.gateway.proxy import Upstream
 from modelyard.gateway.route_watch import RouteSource
 from modelyard.gateway.sampling import Sampler, SampleSink
-from modelyard.gateway.tokens import StreamCounter, tokens_of_body
 from modelyard.observability.metrics import USAGE_DROPPED, USAGE_QUEUE, USAGE_RECORDS
 
 logger = logging.getLogger(__name__)
@@ -76,13 +68,6 @@ class HttpUsageSink:
         await self._client.aclose()
 
 
-def _key_of(request: Request, source: RouteSource) -> tuple[str, str]:
-    """(team, key id) of the request's key, already authenticated by the forward path."""
-    prefix = prefix_of(bearer_token(request.headers.get("authorization")) or "")
-    entry = source.current().keys.get(prefix) if prefix else None
-    return (entry.team, entry.key_id) if entry is not None else ("", "")
-
-
 class Meter:
     """The bounded queue of usage records and its flusher."""
 
@@ -112,47 +97,6 @@ class Meter:
         USAGE_QUEUE.set(len(self._queue))
         if len(self._queue) >= self.batch_size:
             self._full.set()
-
-    def _record(self, request: Request, route: RouteEntry, revision: int | None, status: int,
-                latency_s: float, tokens: tuple[int, int]) -> UsageRecord:
-        team, key_id = _key_of(request, self.source)
-        return UsageRecord(self.clock.now(), team or route.team, key_id, route.deployment,
-                           revision, route.model, status, latency_s, tokens[0], tokens[1],
-                           request_id=request.headers.get("x-request-id", "")[:64])
-
-    def upstream(self, request: Request, route: RouteEntry, revision: int | None,
-                 started: float, up: Upstream, body: bytes = b"") -> Upstream:
-        """Record an answer from a replica; a stream is recorded when it ends.
-
-        ``body`` is the request's: tabular requests are offered to the drift sampler.
-        """
-        served = revision if revision is not None else next(
-            (e.revision for e in route.endpoints if e.replica_id == up.replica_id), None)
-        if up.stream is None:
-            self.emit(self._record(request, route, served, up.status,
-                                   time.perf_counter() - started, tokens_of_body(up.body)))
-            if self.sampler is not None and up.status == 200 and body:
-                self.sampler.offer(route.deployment, served, body, up.body)
-            return up
-        return replace(up, stream=self._counted(up.stream, request, route, served, started,
-                                                up.status))
-
-    async def _counted(self, stream: AsyncIterator[bytes], request: Request, route: RouteEntry,
-                       revision: int | None, started: float, status: int) -> AsyncIterator[bytes]:
-        counter = StreamCounter()
-        try:
-            async for chunk in stream:
-                counter.feed(chunk)
-                yield chunk
-        finally:
-            self.emit(self._record(request, route, revision, status,
-                                   time.perf_counter() - started, counter.totals()))
-
-    def failed(self, request: Request, route: RouteEntry, revision: int | None, started: float,
-               err: ModelyardError) -> None:
-        """Record a request the gateway answered with an error of its own."""
-        self.emit(self._record(request, route, revision, err.status,
-                               time.perf_counter() - started, (0, 0)))
 
     async def flush_once(self) -> int:
         """Write one batch; return how many records were written."""

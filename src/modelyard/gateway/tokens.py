@@ -1,89 +1,51 @@
-"""Token counts of OpenAI answers, whole or streamed (pure; fed by the metering hook).
+"""Pure: LLM token counts from OpenAI answers (whole bodies and streamed chunks).
 
-A whole answer carries ``usage``. A streamed one carries it in its last chunk when the
-client asked for ``stream_options.include_usage``; otherwise every chunk with content
-(``delta.content`` or ``text``) counts as one completion token, as the built-in runtimes
-and the engines stream one token per chunk.
+Tokens are ``usage.prompt_tokens`` + ``usage.completion_tokens`` (embeddings have only
+prompt tokens). A stream carries ``usage`` in its final data chunk (when the client asked
+with ``stream_options.include_usage`` or the engine always sends it); ``StreamTally``
+keeps the stream's tail, so nothing is parsed until the end.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 
 
-def _usage(obj: Any) -> tuple[int, int] | None:
-    usage = obj.get("usage") if isinstance(obj, dict) else None
-    if not isinstance(usage, dict):
-        return None
-    prompt = usage.get("prompt_tokens")
-    completion = usage.get("completion_tokens", 0)
-    if not isinstance(prompt, int) or not isinstance(completion, int):
-        return None
-    return prompt, completion
-
-
-def tokens_of_body(body: bytes | None) -> tuple[int, int]:
-    """``(prompt, completion)`` tokens of a whole JSON answer; (0, 0) without ``usage``."""
-    if not body or body[:1] != b"{":
+def usage_of(body: bytes) -> tuple[int, int]:
+    """``(prompt_tokens, completion_tokens)`` from a JSON answer; zeros when absent."""
+    if b'"usage"' not in body:
         return 0, 0
     try:
-        return _usage(orjson.loads(body)) or (0, 0)
+        data = orjson.loads(body)
     except orjson.JSONDecodeError:
         return 0, 0
+    usage = data.get("usage") if isinstance(data, dict) else None
+    if not isinstance(usage, dict):
+        return 0, 0
+    p, c = usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)
+    return (p if isinstance(p, int) else 0), (c if isinstance(c, int) else 0)
 
 
-def _has_content(obj: Any) -> bool:
-    choices = obj.get("choices") if isinstance(obj, dict) else None
-    if not isinstance(choices, list):
-        return False
-    for choice in choices:
-        if not isinstance(choice, dict):
-            continue
-        delta = choice.get("delta")
-        if isinstance(delta, dict) and delta.get("content"):
-            return True
-        if choice.get("text"):
-            return True
-    return False
+class StreamTally:
+    """Keeps the last ``keep_bytes`` of a server-sent-event stream, where usage arrives."""
 
-
-class StreamCounter:
-    """Counts tokens of a server-sent event stream, chunk by chunk as it passes."""
-
-    def __init__(self) -> None:
-        self._pending = b""
-        self.content_chunks = 0
-        self.reported: tuple[int, int] | None = None
+    def __init__(self, keep_bytes: int = 8192) -> None:
+        self.keep_bytes = keep_bytes
+        self._tail = b""
 
     def feed(self, chunk: bytes) -> None:
-        """Take the next bytes of the stream (events may span chunks)."""
-        data = self._pending + chunk
-        *events, self._pending = data.split(b"\n\n")
-        for event in events:
-            self._event(event)
+        """See one chunk as it passes through."""
+        self._tail = (self._tail + chunk)[-self.keep_bytes:]
 
-    def _event(self, event: bytes) -> None:
-        for line in event.split(b"\n"):
-            if not line.startswith(b"data:"):
-                continue
-            payload = line[5:].strip()
-            if not payload or payload == b"[DONE]":
-                continue
-            try:
-                obj = orjson.loads(payload)
-            except orjson.JSONDecodeError:
-                continue
-            usage = _usage(obj)
-            if usage is not None:
-                self.reported = usage
-            if _has_content(obj):
-                self.content_chunks += 1
-
-    def totals(self) -> tuple[int, int]:
-        """``(prompt, completion)``: the reported usage, else (0, content chunks)."""
-        if self._pending:
-            self._event(self._pending)
-            self._pending = b""
-        return self.reported if self.reported is not None else (0, self.content_chunks)
+    def usage(self) -> tuple[int, int]:
+        """Tokens reported by the stream's last usage chunk."""
+        if b'"usage"' not in self._tail:
+            return 0, 0
+        best = (0, 0)
+        for line in self._tail.split(b"\n"):
+            line = line.strip()
+            if line.startswith(b"data:") and b'"usage"' in line:
+                found = usage_of(line[5:].strip())
+                if found != (0, 0):
+                    best = found
+        return best

@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Sequence
 from dataclasses import replace
+from typing import Any
 
 from modelyard.domain.errors import ModelyardError
 from modelyard.domain.routes import RouteEntry
@@ -42,9 +42,12 @@ class Traffic:
         self._scores: dict[str, tuple[tuple[tuple[int, int], ...], dict[int, int]]] = {}
         self._counters: dict[str, int] = {}
         self._shadows: set[asyncio.Task[None]] = set()
+        self._children: dict[tuple[str, int, int], tuple[Any, Any]] = {}
 
     def target(self, route: RouteEntry, pin_header: str | None) -> tuple[RouteEntry, int | None]:
         """The route narrowed to the revision that serves this request, and that revision."""
+        if pin_header is None and not route.weights:
+            return route, None  # no split and no pin: every endpoint (the common case)
         pinned = parse_pin(pin_header)
         weights, scores = self._scores.get(route.deployment, ((), {}))
         if weights != route.weights:
@@ -64,12 +67,18 @@ class Traffic:
         if revision is None:
             return None
         self.recorder.record(route.deployment, revision, latency_s, error=is_error(status))
-        GATEWAY_REVISION_REQUESTS.labels(route.deployment, str(revision), str(status)).inc()
-        GATEWAY_REVISION_LATENCY.labels(route.deployment, str(revision)).observe(latency_s)
+        key = (route.deployment, revision, status)
+        children = self._children.get(key)
+        if children is None:  # label lookups cost more than the updates: keep the children
+            children = self._children[key] = (
+                GATEWAY_REVISION_REQUESTS.labels(route.deployment, str(revision), str(status)),
+                GATEWAY_REVISION_LATENCY.labels(route.deployment, str(revision)))
+        children[0].inc()
+        children[1].observe(latency_s)
         return revision
 
     def shadow(self, proxy: Proxy, route: RouteEntry, request: tuple[str, str, bytes],
-               headers: Sequence[tuple[str, str]], stable_body: bytes) -> None:
+               headers: list[tuple[bytes, bytes]], stable_body: bytes) -> None:
         """Send a copy of a request to the shadow revision when its turn comes."""
         rev = route.shadow_revision
         if rev is None:
@@ -92,7 +101,7 @@ class Traffic:
         task.add_done_callback(self._shadows.discard)
 
     async def _send_shadow(self, proxy: Proxy, target: RouteEntry, rev: int,
-                           request: tuple[str, str, bytes], headers: Sequence[tuple[str, str]],
+                           request: tuple[str, str, bytes], headers: list[tuple[bytes, bytes]],
                            stable_body: bytes) -> None:
         method, path, body = request
         started = time.perf_counter()

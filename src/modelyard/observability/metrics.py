@@ -95,3 +95,34 @@ DRIFT_EVENTS = Counter(
     "modelyard_drift_events_total", "Drift events raised (a deployment started drifting).",
     ["deployment"],
 )
+GATEWAY_ROUTE_REQUESTS = Counter(
+    "modelyard_gateway_route_requests_total",
+    "Inference requests by route, deployment, revision and status.",
+    ["route", "deployment", "revision", "status"],
+)
+GATEWAY_ROUTE_LATENCY = Histogram(
+    "modelyard_gateway_route_request_seconds",
+    "Inference latency by route, deployment and revision.", ["route", "deployment", "revision"],
+    buckets=LATENCY_BUCKETS,
+)
+GATEWAY_QUEUE_SECONDS = Histogram(
+    "modelyard_gateway_queue_seconds", "Time requests waited for admission.", ["deployment"],
+    buckets=LATENCY_BUCKETS,
+)
+GATEWAY_QUEUE_LENGTH = Gauge(
+    "modelyard_gateway_queue_length", "Requests waiting for admission.", ["deployment"],
+)
+GATEWAY_FIRST_BYTE = Histogram(
+    "modelyard_gateway_first_byte_seconds",
+    "Time to the replica's first response byte (first token when streaming).",
+    ["route", "deployment", "revision"], buckets=LATENCY_BUCKETS,
+)
+GATEWAY_TOKENS = Counter(
+    "modelyard_gateway_tokens_total", "LLM tokens by deployment, revision and direction (in, out).",
+    ["deployment", "revision", "direction"],
+)
+GATEWAY_REJECTED = Counter(
+    "modelyard_gateway_rejected_total",
+    "Requests refused by admission or rate limits, by deployment and reason.",
+    ["deployment", "reason"],
+)

@@ -335,3 +335,16 @@ quotas = Table(
     Column("guaranteed_milli", Integer, nullable=False),
     Column("borrow_limit_milli", Integer, nullable=False),
 )
+
+external_deployments = Table(
+    "external_deployments", metadata,
+    Column("name", String(63), primary_key=True),
+    Column("team", String(63), nullable=False),
+    Column("environment", String(16), nullable=False),
+    Column("urls", Text, nullable=False),  # newline-separated
+    Column("upstream_key_env", String(64), nullable=False, server_default=""),
+    Column("health_path", String(200), nullable=False, server_default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("connect_timeout_s", Float, nullable=False, server_default="0"),
+    Column("read_timeout_s", Float, nullable=False, server_default="0"),
+)

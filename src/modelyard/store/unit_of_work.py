@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from modelyard.store.repositories.audit import SqlAuditRepository
 from modelyard.store.repositories.deployments import SqlDeploymentRepository
 from modelyard.store.repositories.drift import SqlDriftRepository
+from modelyard.store.repositories.endpoints import SqlExternalDeploymentRepository
 from modelyard.store.repositories.keys import SqlKeyRepository
 from modelyard.store.repositories.models import SqlModelRepository
 from modelyard.store.repositories.nodes import SqlNodeRepository
@@ -43,6 +44,7 @@ class UnitOfWork:
         self.rollouts = SqlRolloutRepository(conn)
         self.usage = SqlUsageRepository(conn)
         self.drift = SqlDriftRepository(conn)
+        self.external = SqlExternalDeploymentRepository(conn)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

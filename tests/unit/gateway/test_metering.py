@@ -13,7 +13,7 @@ from modelyard.domain.clock import FakeClock
 from modelyard.domain.routes import RouteTable
 from modelyard.domain.usage import UsageRecord
 from modelyard.gateway.metering import Meter
-from modelyard.gateway.tokens import StreamCounter, tokens_of_body
+from modelyard.gateway.stream_tokens import StreamCounter, tokens_of_body
 
 
 class Source:

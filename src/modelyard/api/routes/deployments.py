@@ -79,7 +79,8 @@ async def create_deployment(body: DeploymentCreate, cp: CP, who: Caller,
         if not is_visible(who, model.team):
             raise ModelyardError(ErrorCode.MODEL_NOT_FOUND, f"no model {body.model!r}")
         version = await cp.registry.resolve(uow, body.model, body.version, body.alias)
-        if await uow.deployments.get(body.name) is not None:
+        if (await uow.deployments.get(body.name) is not None
+                or await uow.external.get(body.name) is not None):
             raise ModelyardError(ErrorCode.ALREADY_EXISTS, f"deployment {body.name!r} exists")
         _check_serving(cp, version.framework, body)
         await check_budget(uow, cp, model.team)

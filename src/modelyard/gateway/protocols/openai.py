@@ -13,6 +13,7 @@ _TYPES = {
     ErrorCode.MODEL_NOT_FOUND: "not_found_error",
     ErrorCode.QUEUE_FULL: "rate_limit_error",
     ErrorCode.OVERLOADED: "rate_limit_error",
+    ErrorCode.RATE_LIMITED: "rate_limit_error",
 }
 
 
