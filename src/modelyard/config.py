@@ -104,7 +104,7 @@ class MeteringSettings(BaseModel):
     """Usage records and replica time."""
 
     flush_interval_s: float = Field(1.0, description="How often a gateway writes usage records.")
-    batch_size: int = Field(500, description="Most usage records written in one batch.")
+    batch_size: int = Field(2000, description="Most usage records written in one batch.")
     max_queue: int = Field(100_000, description="Usage records a gateway holds before dropping.")
     accrue_interval_s: float = Field(5.0, description="How often replica time is accrued.")
 

@@ -22,8 +22,7 @@ if TYPE_CHECKING:  # the platform is imported when a plane starts: client comman
 
 
 def _serve(platform: Platform, host: str, port: int, *, tls_cert: str | None = None,
-           tls_key: str | None = None, on_started: threading.Thread | None = None,
-           reuse_port: bool = False, proxy_headers: bool = True) -> None:
+           tls_key: str | None = None, on_started: threading.Thread | None = None) -> None:
     import uvicorn
 
     if bool(tls_cert) != bool(tls_key):
@@ -31,18 +30,37 @@ def _serve(platform: Platform, host: str, port: int, *, tls_cert: str | None = N
     config = uvicorn.Config(platform.asgi(), host=host, port=port, log_config=None,
                             access_log=False, lifespan="on", ssl_certfile=tls_cert,
                             ssl_keyfile=tls_key, timeout_graceful_shutdown=10,
-                            server_header=False, proxy_headers=proxy_headers)
+                            server_header=False)
     server = uvicorn.Server(config)
     if on_started is not None:
         on_started.start()
-    if reuse_port:  # several gateway processes share the port; the kernel spreads connections
-        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.run()
+
+
+def _listen(host: str, port: int, *, reuse_port: bool) -> socket.socket:
+    """A bound socket; with ``reuse_port`` several processes share its port (SO_REUSEPORT)."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        sock.bind((host, port))
-        server.run(sockets=[sock])
-    else:
-        server.run()
+    sock.bind((host, port))
+    return sock
+
+
+def _serve_data_plane(platform: Platform, host: str, port: int, *, tls_cert: str | None,
+                      tls_key: str | None, reuse_port: bool) -> None:
+    """Run a gateway process on the data plane's own HTTP/1.1 server (``gateway.http_server``)."""
+    import ssl
+
+    from modelyard.gateway.http_server import serve
+
+    if bool(tls_cert) != bool(tls_key):
+        raise click.UsageError("HTTPS needs both --tls-cert and --tls-key")
+    context = None
+    if tls_cert and tls_key:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(tls_cert, tls_key)
+    serve(platform.asgi(), _listen(host, port, reuse_port=reuse_port), ssl_context=context)
 
 
 def _run_workers(count: int, serve_one: Callable[[], None]) -> None:
@@ -199,9 +217,8 @@ def gateway(ctx: click.Context, server_url: str, api_key: str | None, home: Path
 
     def serve_one() -> None:
         platform = Platform(settings, Roles(server=False, gateway=True), api_key=key)
-        # a gateway alone never reads the client address: skip uvicorn's proxy-headers layer
-        _serve(platform, host, port, tls_cert=tls_cert, tls_key=tls_key, reuse_port=count > 1,
-               proxy_headers=False)
+        _serve_data_plane(platform, host, port, tls_cert=tls_cert, tls_key=tls_key,
+                          reuse_port=count > 1)
 
     if count <= 1:
         serve_one()

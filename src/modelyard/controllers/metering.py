@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import datetime
 
 from modelyard.controllers.base import Result
@@ -61,10 +60,11 @@ class StoreUsageSink:
     async def write(self, records: Sequence[UsageRecord]) -> None:
         """Store one batch in one transaction."""
         async with self.store.uow() as uow:
-            filled = [r if r.model_version is not None else replace(
-                r, model_version=await self._version(uow, r.deployment, r.revision))
-                for r in records]
-            await uow.usage.add(filled)
+            versions = {}
+            for key in {(r.deployment, r.revision) for r in records
+                        if r.model_version is None and r.revision is not None}:
+                versions[key] = await self._version(uow, key[0], key[1])
+            await uow.usage.add(records, versions)
 
     async def write_samples(self, samples: Sequence[DriftSample]) -> None:
         """Store one batch of drift samples."""

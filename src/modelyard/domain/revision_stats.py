@@ -9,6 +9,7 @@ clock, no I/O.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -80,11 +81,8 @@ class RevisionStats:
 
 
 def bucket_index(latency_s: float) -> int:
-    """The histogram slot of one latency."""
-    for i, bound in enumerate(LATENCY_BUCKETS_S):
-        if latency_s <= bound:
-            return i
-    return len(LATENCY_BUCKETS_S)
+    """The histogram slot of one latency (the first bound at or above it)."""
+    return bisect_left(LATENCY_BUCKETS_S, latency_s)
 
 
 def observe(stats: RevisionStats, latency_s: float, *, error: bool) -> RevisionStats:

@@ -13,12 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple, Protocol
 
-
-class Bucket(NamedTuple):  # immutable and cheap to build: it is made on every request
-    """Stored state: units left and when they were computed (clock seconds)."""
-
-    tokens: float
-    updated_s: float
+Bucket = tuple[float, float]
+"""Stored state of a bucket: (units left, clock seconds when they were computed)."""
 
 
 class Verdict(NamedTuple):
@@ -29,6 +25,15 @@ class Verdict(NamedTuple):
     remaining: int
     reset_s: float
     retry_after_s: float
+
+
+class Take(NamedTuple):
+    """One bucket to spend from in a ``take_many``."""
+
+    key: str
+    limit: int
+    window_s: float
+    cost: float
 
 
 def refill(bucket: Bucket | None, limit: int, window_s: float, now: float) -> float:
@@ -44,41 +49,40 @@ def refill(bucket: Bucket | None, limit: int, window_s: float, now: float) -> fl
 def take(bucket: Bucket | None, *, limit: int, window_s: float, cost: float, now: float,
          force: bool = False) -> tuple[Verdict, Bucket]:
     """Spend ``cost`` units if there are enough (always when ``force``)."""
-    # on every request, several times: plain arithmetic, no helpers beyond refill
-    tokens = refill(bucket, limit, window_s, now)
-    rate = limit / window_s
-    allowed = force or tokens >= cost
-    if allowed:
-        tokens -= cost
-    remaining = int(tokens) if tokens > 0 else 0
-    reset_s = (limit - tokens) / rate if tokens < limit else 0.0
-    retry = 0.0 if allowed else (cost - tokens) / rate
-    return Verdict(allowed, limit, remaining, reset_s, retry), Bucket(tokens, now)
-
-
-class Take(NamedTuple):
-    """One bucket to spend from in a ``take_many``."""
-
-    key: str
-    limit: int
-    window_s: float
-    cost: float
+    verdicts, new = take_all([bucket], [Take("", limit, window_s, cost)], now=now, force=force)
+    return verdicts[0], new[0] if new is not None else (refill(bucket, limit, window_s, now), now)
 
 
 def take_all(buckets: Sequence[Bucket | None], takes: Sequence[Take], *, now: float,
              force: bool) -> tuple[list[Verdict], list[Bucket] | None]:
     """Spend from every bucket, or from none when one refuses (unless ``force``).
 
-    Returns the verdicts and the buckets to store (None: store nothing).
+    Returns the verdicts and the buckets to store (None: store nothing). It runs several
+    times on every request, so the refill and the spend are inlined arithmetic.
     """
-    verdicts, new = [], []
-    for bucket, t in zip(buckets, takes, strict=True):
-        v, b = take(bucket, limit=t.limit, window_s=t.window_s, cost=t.cost, now=now, force=force)
-        verdicts.append(v)
-        new.append(b)
-    if not force and not all(v.allowed for v in verdicts):
-        return verdicts, None
-    return verdicts, new
+    verdicts: list[Verdict] = []
+    new: list[Bucket] = []
+    ok = True
+    for bucket, (_, limit, window_s, cost) in zip(buckets, takes, strict=True):
+        rate = limit / window_s
+        if bucket is None:
+            tokens = float(limit)
+        else:
+            tokens, updated = bucket
+            if now > updated:
+                tokens += (now - updated) * rate
+            if tokens > limit:
+                tokens = float(limit)
+        allowed = force or tokens >= cost
+        if allowed:
+            tokens -= cost
+        else:
+            ok = False
+        verdicts.append(Verdict(allowed, limit, int(tokens) if tokens > 0 else 0,
+                                (limit - tokens) / rate if tokens < limit else 0.0,
+                                0.0 if allowed else (cost - tokens) / rate))
+        new.append((tokens, now))
+    return verdicts, (new if ok else None)
 
 
 class LimiterStore(Protocol):
@@ -91,6 +95,10 @@ class LimiterStore(Protocol):
 
     async def take_many(self, takes: Sequence[Take], *, force: bool = False) -> list[Verdict]:
         """Spend from every bucket of ``takes`` or, when one refuses, from none (``take_all``)."""
+        ...
+
+    async def spend(self, takes: Sequence[Take], cost: float) -> None:
+        """Spend ``cost`` units of every bucket of ``takes`` regardless of what is left."""
         ...
 
     async def aclose(self) -> None:

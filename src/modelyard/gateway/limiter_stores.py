@@ -38,14 +38,30 @@ class MemoryLimiterStore:
     async def take_many(self, takes: Sequence[Take], *, force: bool = False) -> list[Verdict]:
         """Spend from every bucket, or from none when one refuses."""
         buckets = self._buckets
-        verdicts, new = take_all([buckets.get(t.key) for t in takes], takes, now=self._clock(),
-                                 force=force)
+        get = buckets.get
+        verdicts, new = take_all([get(t[0]) for t in takes], takes, now=self._clock(), force=force)
         if new is not None:
             if len(buckets) + len(takes) > self.max_keys:
                 buckets.clear()  # every dropped bucket was refilling towards full anyway
             for t, b in zip(takes, new, strict=True):
-                buckets[t.key] = b
+                buckets[t[0]] = b
         return verdicts
+
+    async def spend(self, takes: Sequence[Take], cost: float) -> None:
+        """Spend ``cost`` units of every bucket regardless (tokens charged after an answer)."""
+        now = self._clock()
+        buckets = self._buckets
+        for key, limit, window_s, _ in takes:
+            bucket = buckets.get(key)
+            if bucket is None:
+                tokens = float(limit)
+            else:
+                tokens = bucket[0]
+                if now > bucket[1]:
+                    tokens += (now - bucket[1]) * limit / window_s
+                if tokens > limit:
+                    tokens = float(limit)
+            buckets[key] = (tokens - cost, now)
 
     async def aclose(self) -> None:
         """Nothing to release."""
@@ -177,6 +193,10 @@ class RedisLimiterStore:
             out.append(Verdict(allowed, t.limit, max(0, int(tokens)), max(0.0, (t.limit - tokens) / rate),
                                0.0 if allowed else max(0.0, (t.cost - tokens) / rate)))
         return out
+
+    async def spend(self, takes: Sequence[Take], cost: float) -> None:
+        """Spend ``cost`` units of every bucket regardless, in one script call."""
+        await self.take_many([Take(t.key, t.limit, t.window_s, cost) for t in takes], force=True)
 
     async def _drop(self) -> None:
         if self._conn is not None:

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 import httpx
+import orjson
 
 from modelyard.domain.clock import Clock
 from modelyard.domain.drift import DriftSample
@@ -54,7 +55,9 @@ class HttpUsageSink:
 
     async def write(self, records: Sequence[UsageRecord]) -> None:
         """Send one batch."""
-        resp = await self._client.post(self.url, json={"records": [r.to_json() for r in records]})
+        body = orjson.dumps({"records": [r.to_json() for r in records]})
+        resp = await self._client.post(self.url, content=body,
+                                       headers={"content-type": "application/json"})
         resp.raise_for_status()
 
     async def write_samples(self, samples: Sequence[DriftSample]) -> None:
@@ -72,7 +75,7 @@ class Meter:
     """The bounded queue of usage records and its flusher."""
 
     def __init__(self, source: RouteSource, clock: Clock, *, sink: UsageSink | None = None,
-                 max_queue: int = 100_000, batch_size: int = 500,
+                 max_queue: int = 100_000, batch_size: int = 2000,
                  flush_interval_s: float = 1.0) -> None:
         self.source = source
         self.clock = clock

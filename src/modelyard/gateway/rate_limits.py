@@ -35,9 +35,8 @@ class Limits:
 
 def limit_headers(v: Verdict) -> list[tuple[bytes, bytes]]:
     """The ``X-RateLimit-*`` headers of a verdict (reset in whole seconds)."""
-    return [(b"x-ratelimit-limit", str(v.limit).encode()),
-            (b"x-ratelimit-remaining", str(v.remaining).encode()),
-            (b"x-ratelimit-reset", str(int(v.reset_s + 0.999)).encode())]
+    return [(b"x-ratelimit-limit", b"%d" % v.limit), (b"x-ratelimit-remaining", b"%d" % v.remaining),
+            (b"x-ratelimit-reset", b"%d" % int(v.reset_s + 0.999))]
 
 
 class RateLimited(ModelyardError):
@@ -79,12 +78,15 @@ class RateLimiter:
         if not takes:
             return []
         verdicts = await self.store.take_many(takes)
+        tightest = verdicts[0]
         for t, v in zip(takes, verdicts, strict=True):
             if not v.allowed:
                 raise RateLimited(f"rate limit reached ({'tokens' if t.cost == 0 else 'requests'}"
                                   f" per minute of the {'key' if t.key[0] == 'k' else 'team'})",
                                   limit_headers(v), max(1.0, v.retry_after_s))
-        return limit_headers(min(verdicts, key=lambda v: v.remaining))
+            if v.remaining < tightest.remaining:
+                tightest = v
+        return limit_headers(tightest)
 
     async def charge(self, principal: Principal, tokens: int) -> None:
         """Spend ``tokens`` from the key's and the team's token buckets."""
@@ -92,6 +94,4 @@ class RateLimiter:
             return
         _, charges = self._plan(principal, True)
         if charges:
-            cost = float(tokens)
-            await self.store.take_many([Take(c.key, c.limit, c.window_s, cost) for c in charges],
-                                       force=True)
+            await self.store.spend(charges, float(tokens))

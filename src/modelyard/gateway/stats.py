@@ -17,34 +17,63 @@ import uuid
 import httpx
 
 from modelyard.domain.revision_stats import (
+    LATENCY_BUCKETS_S,
     RevisionStats,
-    observe,
-    observe_comparison,
+    bucket_index,
     snapshot_to_json,
 )
 
 logger = logging.getLogger(__name__)
 
 
+class _Tally:
+    """Mutable counters of one revision (updated on every request; read as RevisionStats)."""
+
+    __slots__ = ("requests", "errors", "latency_sum_s", "buckets", "compared", "disagreed")
+
+    def __init__(self) -> None:
+        self.requests = self.errors = self.compared = self.disagreed = 0
+        self.latency_sum_s = 0.0
+        self.buckets = [0] * (len(LATENCY_BUCKETS_S) + 1)
+
+    def stats(self) -> RevisionStats:
+        return RevisionStats(self.requests, self.errors, self.latency_sum_s, tuple(self.buckets),
+                             self.compared, self.disagreed)
+
+
 class StatsRecorder:
     """Cumulative counters of the requests this gateway forwarded."""
 
     def __init__(self) -> None:
-        self._stats: dict[str, dict[int, RevisionStats]] = {}
+        self._stats: dict[str, dict[int, _Tally]] = {}
+
+    def _tally(self, deployment: str, revision: int) -> _Tally:
+        revs = self._stats.get(deployment)
+        if revs is None:
+            revs = self._stats[deployment] = {}
+        tally = revs.get(revision)
+        if tally is None:
+            tally = revs[revision] = _Tally()
+        return tally
 
     def record(self, deployment: str, revision: int, latency_s: float, *, error: bool) -> None:
         """Count one request."""
-        revs = self._stats.setdefault(deployment, {})
-        revs[revision] = observe(revs.get(revision, RevisionStats()), latency_s, error=error)
+        tally = self._tally(deployment, revision)
+        tally.requests += 1
+        tally.errors += error
+        tally.latency_sum_s += latency_s
+        tally.buckets[bucket_index(latency_s)] += 1
 
     def record_comparison(self, deployment: str, revision: int, *, disagreed: bool) -> None:
         """Count one compared shadow answer."""
-        revs = self._stats.setdefault(deployment, {})
-        revs[revision] = observe_comparison(revs.get(revision, RevisionStats()), disagreed=disagreed)
+        tally = self._tally(deployment, revision)
+        tally.compared += 1
+        tally.disagreed += disagreed
 
     def snapshot(self) -> dict[str, dict[int, RevisionStats]]:
         """A copy of every counter."""
-        return {dep: dict(revs) for dep, revs in self._stats.items()}
+        return {dep: {rev: t.stats() for rev, t in list(revs.items())}
+                for dep, revs in list(self._stats.items())}
 
 
 class StatsReporter:

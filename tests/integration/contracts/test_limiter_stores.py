@@ -77,3 +77,14 @@ async def test_take_many_is_all_or_none(store: LimiterStore) -> None:
     forced = await store.take_many(both, force=True)
     assert all(v.allowed for v in forced)
     assert (await store.take("a", limit=5, window_s=60, cost=0)).remaining == 3
+
+
+async def test_spend_charges_every_bucket_past_zero(store: LimiterStore) -> None:
+    from modelyard.gateway.limiter import Take
+
+    buckets = [Take("s1", 100, 60, 0), Take("s2", 50, 60, 0)]
+    assert (await store.take("s1", limit=100, window_s=60, cost=0)).remaining == 100
+    await store.spend(buckets, 80)
+    assert (await store.take("s1", limit=100, window_s=60, cost=0)).remaining == 20
+    blocked = await store.take("s2", limit=50, window_s=60, cost=0)  # 50 - 80 < 0: a new bucket went negative
+    assert not blocked.allowed and blocked.retry_after_s == pytest.approx(36, abs=1)

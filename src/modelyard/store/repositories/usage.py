@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -24,6 +24,8 @@ from modelyard.store import tables as t
 from modelyard.store.repositories.rows import utc
 
 _U = t.usage_records.c
+_INSERT_COLUMNS = ("time", "team", "key_id", "deployment", "revision", "model", "model_version",
+                   "status", "latency_s", "prompt_tokens", "completion_tokens", "request_id")
 _R = t.resource_usage.c
 
 
@@ -58,16 +60,27 @@ class SqlUsageRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
 
-    async def add(self, records: Sequence[UsageRecord]) -> None:
-        """Insert a batch of usage records."""
+    async def add(self, records: Sequence[UsageRecord],
+                  versions: Mapping[tuple[str, int], int | None] | None = None) -> None:
+        """Insert a batch of usage records (``versions`` fills a missing model version).
+
+        Gateways send thousands of records a second, so the batch goes to the driver as
+        one ``executemany`` of plain tuples, without per-row statement compilation.
+        """
         if not records:
             return
-        await self.conn.execute(insert(t.usage_records), [
-            {"time": r.time, "team": r.team, "key_id": r.key_id, "deployment": r.deployment,
-             "revision": r.revision, "model": r.model, "model_version": r.model_version,
-             "status": r.status, "latency_s": r.latency_s, "prompt_tokens": r.prompt_tokens,
-             "completion_tokens": r.completion_tokens, "request_id": r.request_id}
-            for r in records])
+        dialect = self.conn.dialect
+        to_time = t.usage_records.c.time.type.dialect_impl(dialect).bind_processor(dialect)
+        known = versions or {}
+        rows = [(to_time(r.time) if to_time else r.time, r.team, r.key_id, r.deployment,
+                 r.revision, r.model, r.model_version if r.model_version is not None
+                 else known.get((r.deployment, r.revision)) if r.revision is not None else None,
+                 r.status, r.latency_s, r.prompt_tokens, r.completion_tokens, r.request_id)
+                for r in records]
+        mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        await self.conn.exec_driver_sql(
+            f"INSERT INTO usage_records ({', '.join(_INSERT_COLUMNS)}) "
+            f"VALUES ({', '.join([mark] * len(_INSERT_COLUMNS))})", rows)
 
     async def totals(self, by: GroupBy, since: datetime,
                      team: str | None = None) -> list[UsageTotals]:
