@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import socket
 import ssl
@@ -503,6 +504,8 @@ def serve(app: ASGIApp, sock: socket.socket, *, ssl_context: ssl.SSLContext | No
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
         await server.start(sock)
+        gc.collect()
+        gc.freeze()  # what start-up built lives on: keep it out of every later collection
         await stop.wait()
         await server.stop()
 
