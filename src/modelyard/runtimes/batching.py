@@ -10,7 +10,11 @@ Invariants:
 - The queue is bounded: a request over ``max_queue`` is refused at once with
   ``queue_full`` and a Retry-After estimated from recent throughput, never queued.
 - A request whose caller went away (its future was cancelled) is dropped before compute.
-- One forward pass at a time; runtimes need no locks.
+- One forward pass at a time per model instance; runtimes need no locks. A replica may
+  hold several instances of its model (``forwards``, one worker thread each): their
+  passes overlap, one batch being collected while another computes. On a CPU this keeps
+  every core busy where one multi-threaded pass would stall at each parallel section
+  whenever the HTTP side takes a core (measured in ``docs/runtimes.md``).
 - A failing batch of several requests is retried one request at a time, so one bad input
   never fails its neighbours.
 - No added latency when idle: the delay is only waited for while under concurrent load
@@ -118,19 +122,22 @@ class Batcher(Generic[T, R]):
 
     def __init__(
         self,
-        forward: Callable[[Sequence[T]], Sequence[R]],
+        forward: Callable[[Sequence[T]], Sequence[R]] | Sequence[Callable[[Sequence[T]], Sequence[R]]],
         settings: BatchSettings,
         *,
         model: str = "",
         rows_of: Callable[[T], int] | None = None,
     ) -> None:
-        self._forward = forward
+        self._forwards = list(forward) if isinstance(forward, Sequence) else [forward]
+        if not self._forwards:
+            raise ValueError("a batcher needs at least one forward function")
         self.settings = settings
         self._rows_of = rows_of or (lambda _item: 1)
         self._pending: deque[_Pending[T, R]] = deque()
         self._wakeup = asyncio.Event()
         self._executor: ThreadPoolExecutor | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._collecting = asyncio.Lock()  # one consumer builds a batch at a time
         self._last_batch_requests = 0
         self._seconds_per_request = 0.01  # EWMA, only for Retry-After
         self._labels = {"model": model}
@@ -142,19 +149,28 @@ class Batcher(Generic[T, R]):
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
+    @property
+    def instances(self) -> int:
+        """Model instances: forward passes that may run at the same time."""
+        return len(self._forwards)
+
     def start(self) -> None:
-        """Start the consumer task and the worker thread (inside a running loop)."""
-        if self._task is None:
-            self._executor = ThreadPoolExecutor(1, thread_name_prefix="modelyard-forward")
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="batcher")
+        """Start one consumer task and one worker thread per instance (inside a running loop)."""
+        if not self._tasks:
+            self._executor = ThreadPoolExecutor(len(self._forwards),
+                                                thread_name_prefix="modelyard-forward")
+            loop = asyncio.get_running_loop()
+            self._tasks = [loop.create_task(self._run(f), name=f"batcher-{i}")
+                           for i, f in enumerate(self._forwards)]
 
     async def aclose(self) -> None:
-        """Stop consuming, fail what is still queued and release the worker thread."""
-        if self._task is not None:
-            self._task.cancel()
+        """Stop consuming, fail what is still queued and release the worker threads."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+                await task
+        self._tasks = []
         while self._pending:
             p = self._pending.popleft()
             if not p.future.done():
@@ -177,7 +193,7 @@ class Batcher(Generic[T, R]):
 
         Cancelling the future drops the request if its forward pass has not started.
         """
-        if self._task is None:
+        if not self._tasks:
             raise ModelyardError(ErrorCode.NO_READY_REPLICA, "the batcher is not running")
         if len(self._pending) >= self.settings.max_queue:
             metrics.REJECTED.labels(**self._labels).inc()
@@ -195,15 +211,16 @@ class Batcher(Generic[T, R]):
         """Queue ``item`` and wait for its result; cancelling the caller drops it."""
         return await self.enqueue(item)  # a cancelled caller cancels the future too
 
-    async def _run(self) -> None:
+    async def _run(self, forward: Callable[[Sequence[T]], Sequence[R]]) -> None:
         while True:
             if not self._pending:
                 self._wakeup.clear()
                 await self._wakeup.wait()
                 continue
-            batch = await self._collect()
+            async with self._collecting:
+                batch = await self._collect()
             if batch:
-                await self._dispatch(batch)
+                await self._dispatch(forward, batch)
 
     def _take(self, batch: list[_Pending[T, R]], rows: int) -> int | None:
         """Move the next live request into ``batch``; None when it would not fit."""
@@ -243,7 +260,8 @@ class Batcher(Generic[T, R]):
                 break
         return batch
 
-    async def _dispatch(self, batch: list[_Pending[T, R]]) -> None:
+    async def _dispatch(self, forward: Callable[[Sequence[T]], Sequence[R]],
+                        batch: list[_Pending[T, R]]) -> None:
         live = [p for p in batch if not p.future.done()]
         dropped = len(batch) - len(live)
         if dropped:
@@ -255,7 +273,7 @@ class Batcher(Generic[T, R]):
             metrics.QUEUE_SECONDS.labels(**self._labels).observe(started - p.enqueued_s)
         loop = asyncio.get_running_loop()
         items = [p.item for p in live]
-        results = await loop.run_in_executor(self._executor, run_isolated, self._forward, items)
+        results = await loop.run_in_executor(self._executor, run_isolated, forward, items)
         elapsed = time.perf_counter() - started
         metrics.COMPUTE_SECONDS.labels(**self._labels).observe(elapsed)
         metrics.BATCH_SIZE.labels(**self._labels).observe(sum(p.rows for p in live))

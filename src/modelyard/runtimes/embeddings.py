@@ -8,6 +8,7 @@ on the GPU when torch sees one, else on the CPU.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -44,19 +45,25 @@ class SentenceTransformerRuntime:
     """Serves a sentence-transformers model as an embedding runtime."""
 
     capability = Capability.EMBEDDING
-    batch_defaults = BatchDefaults(max_batch_size=64, max_batch_delay_ms=2.0)
 
     def __init__(self) -> None:
         self._model: Any = None
+        self._device = "cpu"
+
+    @property
+    def batch_defaults(self) -> BatchDefaults:
+        """Batches of up to 64 texts; on a CPU with several cores, two model instances."""
+        cpu_instances = 2 if (os.cpu_count() or 1) >= 2 else 1
+        return BatchDefaults(max_batch_size=64, max_batch_delay_ms=2.0,
+                             instances=cpu_instances if self._device == "cpu" else 1)
 
     def load(self, path: Path) -> None:
         """Load the model folder offline."""
         from sentence_transformers import SentenceTransformer
 
         folder = find_model_dir(path)
-        self._model = SentenceTransformer(
-            str(folder), device=pick_device(), local_files_only=True
-        )
+        self._device = pick_device()
+        self._model = SentenceTransformer(str(folder), device=self._device, local_files_only=True)
 
     def dimensions(self) -> int:
         """Length of each vector."""

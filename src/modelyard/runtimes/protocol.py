@@ -53,7 +53,10 @@ class TensorRuntime(Protocol):
     """A runtime that maps a batch of rows to named output arrays."""
 
     capability: Capability
-    batch_defaults: BatchDefaults
+    @property
+    def batch_defaults(self) -> BatchDefaults:
+        """Default batching settings (may depend on the device the model loaded on)."""
+        ...
 
     def load(self, path: Path) -> None:
         """Load the artifact at ``path`` (a file or a folder). Called once."""
@@ -74,6 +77,7 @@ class BatchDefaults:
 
     max_batch_size: int = 1
     max_batch_delay_ms: float = 0.0
+    instances: int = 1  # model instances whose forward passes may overlap (``--instances``)
 
 
 @dataclass(frozen=True)
@@ -89,7 +93,10 @@ class EmbeddingRuntime(Protocol):
     """A runtime that maps texts to fixed-size vectors."""
 
     capability: Capability
-    batch_defaults: BatchDefaults
+    @property
+    def batch_defaults(self) -> BatchDefaults:
+        """Default batching settings (may depend on the device the model loaded on)."""
+        ...
 
     def load(self, path: Path) -> None:
         """Load the artifact at ``path``. Called once."""
@@ -149,7 +156,10 @@ class GenerationRuntime(Protocol):
     """A runtime that continues text: a causal language model."""
 
     capability: Capability
-    batch_defaults: BatchDefaults
+    @property
+    def batch_defaults(self) -> BatchDefaults:
+        """Default batching settings (may depend on the device the model loaded on)."""
+        ...
 
     def load(self, path: Path) -> None:
         """Load the artifact at ``path``. Called once."""

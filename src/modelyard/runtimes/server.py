@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import os
 import sys
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -71,6 +72,7 @@ class ReplicaConfig:
     max_batch_size: int | None = None  # None: the runtime's default
     max_batch_delay_ms: float | None = None
     max_queue: int = DEFAULT_MAX_QUEUE
+    instances: int | None = None  # None: the runtime's default
 
 
 async def _alive(request: Request) -> Response:
@@ -97,27 +99,38 @@ def batch_settings(config: ReplicaConfig, runtime: AnyRuntime) -> BatchSettings:
                                     config.max_batch_delay_ms, config.max_queue)
 
 
-def _wire(config: ReplicaConfig, runtime: AnyRuntime,
-          settings: BatchSettings) -> tuple[Sequence[BaseRoute], Batcher[Any, Any]]:
+def instance_count(config: ReplicaConfig, runtime: AnyRuntime) -> int:
+    """Model instances this replica loads: the flag, else the runtime's default; generation 1."""
+    if runtime.capability is Capability.GENERATION:
+        return 1
+    wanted = config.instances if config.instances is not None else runtime.batch_defaults.instances
+    return max(1, wanted)
+
+
+def _wire(config: ReplicaConfig, runtime: AnyRuntime, settings: BatchSettings,
+          more: Sequence[AnyRuntime] = ()) -> tuple[Sequence[BaseRoute], Batcher[Any, Any]]:
     name = config.model_name
     model = ModelIdentity(name, config.model_version, config.framework, config.max_body_bytes)
     if isinstance(runtime, GenerationRuntime) and runtime.capability is Capability.GENERATION:
         gen = Batcher(jobs.generation_forward(runtime), settings, model=name)
         return OpenAIApi(name, generator=Generator(runtime, gen)).routes(), gen
     if isinstance(runtime, EmbeddingRuntime) and runtime.capability is Capability.EMBEDDING:
-        emb = Batcher(jobs.embedding_forward(runtime), settings, model=name, rows_of=jobs.texts_of)
+        emb = Batcher([jobs.embedding_forward(r) for r in (runtime, *more)  # type: ignore[arg-type]
+                       ], settings, model=name, rows_of=jobs.texts_of)
         return OpenAIApi(name, embedder=Embedder(runtime, emb)).routes(), emb
     if isinstance(runtime, TensorRuntime):
-        tensor = Batcher(tensor_forward(runtime), settings, model=name, rows_of=rows_of)
+        tensor = Batcher([tensor_forward(r) for r in (runtime, *more)  # type: ignore[arg-type]
+                          ], settings, model=name, rows_of=rows_of)
         routes = [*TensorApi(model, runtime, tensor).routes(), *OpenAIApi(name).routes()]
         return routes, tensor
     raise ModelyardError(ErrorCode.UNSUPPORTED_FRAMEWORK, f"{runtime!r} speaks no known protocol")
 
 
-def build_app(config: ReplicaConfig, runtime: AnyRuntime) -> Starlette:
-    """Build the replica's ASGI app around a loaded ``runtime``."""
+def build_app(config: ReplicaConfig, runtime: AnyRuntime,
+              more: Sequence[AnyRuntime] = ()) -> Starlette:
+    """Build the replica's ASGI app around a loaded ``runtime`` (and its extra instances)."""
     settings = batch_settings(config, runtime)
-    protocol_routes, batcher = _wire(config, runtime, settings)
+    protocol_routes, batcher = _wire(config, runtime, settings, more)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -146,6 +159,25 @@ def load_runtime(config: ReplicaConfig) -> AnyRuntime:
     return runtime
 
 
+def load_instances(config: ReplicaConfig, first: AnyRuntime) -> list[AnyRuntime]:
+    """The extra model instances ``instance_count`` asks for, each loaded on its own.
+
+    With several instances on a CPU, torch's threads are shared out among them (one pass
+    per instance, each on its share of the cores).
+    """
+    count = instance_count(config, first)
+    more = []
+    for _ in range(count - 1):
+        runtime = create_runtime(config.framework)
+        runtime.load(config.artifact)
+        more.append(runtime)
+    if count > 1 and "torch" in sys.modules:
+        import torch
+
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // count))
+    return more
+
+
 def parse_args(argv: list[str]) -> tuple[ReplicaConfig, int | None, int]:
     """The replica's command line → its config, the inherited socket fd and the port."""
     p = argparse.ArgumentParser(prog="modelyard-replica")
@@ -163,10 +195,13 @@ def parse_args(argv: list[str]) -> tuple[ReplicaConfig, int | None, int]:
                    help="how long a batch may wait for more requests under load")
     p.add_argument("--max-queue", type=int, default=DEFAULT_MAX_QUEUE,
                    help="requests waiting beyond this are refused with 429")
+    p.add_argument("--instances", type=int, default=None,
+                   help="model instances whose forward passes overlap (default: the runtime's)")
     p.add_argument("--token", default="")
     a = p.parse_args(argv)
     cfg = ReplicaConfig(a.model_name, a.model_version, a.artifact, a.digest, a.framework,
-                        a.max_body_bytes, a.max_batch_size, a.max_batch_delay_ms, a.max_queue)
+                        a.max_body_bytes, a.max_batch_size, a.max_batch_delay_ms, a.max_queue,
+                        a.instances)
     return cfg, a.fd, a.port
 
 
@@ -180,7 +215,7 @@ def main(argv: list[str] | None = None) -> None:
     config, fd, port = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         runtime = load_runtime(config)
-        app = build_app(config, runtime)
+        app = build_app(config, runtime, load_instances(config, runtime))
     except ModelyardError as err:
         print(f"modelyard-replica: {err.code}: {err.message}", file=sys.stderr, flush=True)
         corrupt = err.code == ErrorCode.ARTIFACT_CORRUPT

@@ -139,3 +139,23 @@ def test_negative_flags_are_refused() -> None:
 async def test_submit_before_start_is_refused() -> None:
     with pytest.raises(ModelyardError):
         await Batcher(Doubler(), BatchSettings()).submit(1)
+
+
+async def test_instances_compute_at_the_same_time_and_each_answer_goes_home() -> None:
+    first, second = Doubler(), Doubler()
+    first.gate.clear()  # the first instance holds its batch until the second has computed one
+    async with Batcher([first, second], BatchSettings(4, 0.0)) as batcher:
+        assert batcher.instances == 2
+        held = asyncio.ensure_future(batcher.submit(1))
+        await asyncio.sleep(0.05)  # instance one is busy with [1]
+        others = await asyncio.wait_for(asyncio.gather(*(batcher.submit(i) for i in range(2, 6))), 5)
+        assert not held.done()  # answered by the second instance while the first still computes
+        first.gate.set()
+        assert await held == 2
+    assert others == [4, 6, 8, 10]
+    assert first.batches == [[1]] and sorted(i for b in second.batches for i in b) == [2, 3, 4, 5]
+
+
+async def test_a_batcher_needs_a_forward() -> None:
+    with pytest.raises(ValueError):
+        Batcher([], BatchSettings(4, 0.0))

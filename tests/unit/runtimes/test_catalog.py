@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
 from modelyard.domain.errors import ErrorCode, ModelyardError
 from modelyard.runtimes.catalog import FRAMEWORKS, create_runtime, detect_framework
+from modelyard.runtimes.server import ReplicaConfig, instance_count
 
 
 def make(tmp_path: Path, files: dict[str, str]) -> Path:
@@ -54,3 +56,15 @@ def test_unknown_framework(tmp_path: Path) -> None:
     with pytest.raises(ModelyardError) as info:
         create_runtime("tensorflow")
     assert info.value.code == ErrorCode.UNSUPPORTED_FRAMEWORK
+
+
+@pytest.mark.parametrize(("framework", "flag", "expected"), [
+    ("sklearn", None, 1),            # the runtime's default
+    ("sklearn", 3, 3),               # the flag wins
+    ("embeddings", None, 2 if (os.cpu_count() or 1) >= 2 else 1),  # on a CPU: two
+    ("embeddings", 1, 1),
+    ("transformers", 4, 1),          # generation keeps one instance
+])
+def test_instance_count(framework: str, flag: int | None, expected: int) -> None:
+    config = ReplicaConfig("m", "1", Path("."), "sha256:x", framework, instances=flag)
+    assert instance_count(config, create_runtime(framework)) == expected
