@@ -34,7 +34,7 @@ from modelyard.gateway.rate_limits import Limits, RateLimiter
 from modelyard.gateway.route_watch import RouteSource
 from modelyard.gateway.split import PIN_HEADER
 from modelyard.gateway.stats import StatsRecorder
-from modelyard.gateway.stream_tokens import StreamCounter, tokens_of_body
+from modelyard.gateway.stream_tokens import StreamCounter
 from modelyard.gateway.tokens import usage_of
 from modelyard.gateway.traffic import Traffic
 from modelyard.gateway.upstream import Pool
@@ -239,10 +239,8 @@ class Gateway:
                 headers.append((b"content-length", str(len(up.body)).encode()))
                 await send({"type": "http.response.start", "status": up.status, "headers": headers})
                 await send({"type": "http.response.body", "body": up.body})
-                if llm is not None:
-                    call.tokens_in, call.tokens_out = usage_of(up.body)
-                else:
-                    call.tokens_in, call.tokens_out = tokens_of_body(up.body)
+                call.tokens_in, call.tokens_out = usage_of(up.body)
+                if llm is None:
                     sampler = self.meter.sampler
                     if sampler is not None and up.status == 200 and body:
                         sampler.offer(route.deployment, served, body, up.body)

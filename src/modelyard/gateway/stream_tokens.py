@@ -24,16 +24,6 @@ def _usage(obj: Any) -> tuple[int, int] | None:
     return prompt, completion
 
 
-def tokens_of_body(body: bytes | None) -> tuple[int, int]:
-    """``(prompt, completion)`` tokens of a whole JSON answer; (0, 0) without ``usage``."""
-    if not body or body[:1] != b"{":
-        return 0, 0
-    try:
-        return _usage(orjson.loads(body)) or (0, 0)
-    except orjson.JSONDecodeError:
-        return 0, 0
-
-
 def _has_content(obj: Any) -> bool:
     choices = obj.get("choices") if isinstance(obj, dict) else None
     if not isinstance(choices, list):

@@ -12,16 +12,31 @@ import orjson
 
 
 def usage_of(body: bytes) -> tuple[int, int]:
-    """``(prompt_tokens, completion_tokens)`` from a JSON answer; zeros when absent."""
-    if b'"usage"' not in body:
+    """``(prompt_tokens, completion_tokens)`` from a JSON answer; zeros when absent.
+
+    Runs on every answer: the ``usage`` object (flat, and last in the answers of the
+    built-in runtimes and the engines) is parsed alone, so an embedding's hundreds of
+    floats are never turned into objects; anything else falls back to the whole body.
+    """
+    key = body.rfind(b'"usage"')
+    if key < 0:
         return 0, 0
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return 0, 0
-    usage = data.get("usage") if isinstance(data, dict) else None
+    start = body.find(b"{", key + 7)
+    end = body.find(b"}", start + 1) if start >= 0 else -1
+    usage: object = None
+    if end > 0 and body.find(b"{", start + 1, end) < 0 and not body[key + 7:start].strip(b" \t\r\n:"):
+        try:
+            usage = orjson.loads(body[start:end + 1])
+        except orjson.JSONDecodeError:
+            usage = None
     if not isinstance(usage, dict):
-        return 0, 0
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return 0, 0
+        usage = data.get("usage") if isinstance(data, dict) else None
+        if not isinstance(usage, dict):
+            return 0, 0
     p, c = usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)
     return (p if isinstance(p, int) else 0), (c if isinstance(c, int) else 0)
 

@@ -64,6 +64,7 @@ class SentenceTransformerRuntime:
         folder = find_model_dir(path)
         self._device = pick_device()
         self._model = SentenceTransformer(str(folder), device=self._device, local_files_only=True)
+        self._model.encode(["warm-up"], show_progress_bar=False)  # the first pass pays one-off costs
 
     def dimensions(self) -> int:
         """Length of each vector."""

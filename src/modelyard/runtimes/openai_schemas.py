@@ -186,8 +186,8 @@ def embedding_list(model: str, vectors: Array, prompt_tokens: int, fmt: str) -> 
     for i, vec in enumerate(vectors):
         if fmt == "base64":
             value: Any = base64.b64encode(np.asarray(vec, dtype="<f4").tobytes()).decode()
-        else:
-            value = np.asarray(vec, dtype=np.float32).tolist()
+        else:  # orjson writes float32 arrays itself: shortest digits, no Python floats
+            value = np.ascontiguousarray(vec, dtype=np.float32)
         data.append({"object": "embedding", "index": i, "embedding": value})
     return {
         "object": "list",

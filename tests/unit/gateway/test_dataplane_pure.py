@@ -144,3 +144,16 @@ def test_usage_from_bodies_and_streams() -> None:
         tally.feed(chunk)
     assert tally.usage() == (2, 9)
     assert StreamTally().usage() == (0, 0)
+
+
+def test_usage_of_reads_only_the_usage_object_and_falls_back_to_the_whole_answer() -> None:
+    vectors = b'{"object":"list","data":[{"embedding":[0.1,0.2,{"x":1}]}],"model":"m",' \
+              b'"usage":{"prompt_tokens":7,"total_tokens":7}}'
+    assert usage_of(vectors) == (7, 0)
+    nested = b'{"usage":{"prompt_tokens":5,"completion_tokens":2,"prompt_tokens_details":' \
+             b'{"cached_tokens":1}},"id":"x"}'
+    assert usage_of(nested) == (5, 2)  # nested object: the whole answer is parsed
+    assert usage_of(b'{"choices":[{"text":"say \\"usage\\": {"}],"usage": {"prompt_tokens":1,'
+                    b'"completion_tokens":2}}') == (1, 2)
+    assert usage_of(b'{"usage":{"prompt_tokens":"3"}}') == (0, 0)
+    assert usage_of(b'{"usage":{"prompt_tokens":3') == (0, 0)  # cut short

@@ -13,7 +13,8 @@ from modelyard.domain.clock import FakeClock
 from modelyard.domain.routes import RouteTable
 from modelyard.domain.usage import UsageRecord
 from modelyard.gateway.metering import Meter
-from modelyard.gateway.stream_tokens import StreamCounter, tokens_of_body
+from modelyard.gateway.stream_tokens import StreamCounter
+from modelyard.gateway.tokens import usage_of
 
 
 class Source:
@@ -43,11 +44,11 @@ def _rec(i: int) -> UsageRecord:
 
 
 def test_tokens_of_whole_answers() -> None:
-    assert tokens_of_body(b'{"usage": {"prompt_tokens": 4, "completion_tokens": 9}}') == (4, 9)
-    assert tokens_of_body(b'{"usage": {"prompt_tokens": 4, "total_tokens": 4}}') == (4, 0)
-    assert tokens_of_body(b'{"outputs": []}') == (0, 0)
-    assert tokens_of_body(b"not json") == (0, 0)
-    assert tokens_of_body(None) == (0, 0)
+    assert usage_of(b'{"usage": {"prompt_tokens": 4, "completion_tokens": 9}}') == (4, 9)
+    assert usage_of(b'{"usage": {"prompt_tokens": 4, "total_tokens": 4}}') == (4, 0)
+    assert usage_of(b'{"outputs": []}') == (0, 0)
+    assert usage_of(b"not json") == (0, 0)
+    assert usage_of(b"") == (0, 0)
 
 
 def test_stream_counter_prefers_the_usage_chunk_and_survives_split_events() -> None:
