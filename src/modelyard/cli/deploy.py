@@ -102,6 +102,8 @@ def _exists(ctx: CliContext, name: str) -> bool:
               help="Rows merged into one forward pass (0/1 = off; default per runtime).")
 @click.option("--max-batch-delay-ms", type=float, default=None,
               help="Longest wait to fill a batch (default per runtime).")
+@click.option("--instances", type=int, default=None,
+              help="Model instances per replica whose forward passes overlap (default per runtime).")
 @rollout_options
 @click.option("--wait/--no-wait", default=True, show_default=True,
               help="Wait until every replica is ready (updates: until the rollout settles).")
@@ -141,8 +143,8 @@ def _exists(ctx: CliContext, name: str) -> bool:
 @pass_ctx
 def deploy(ctx: CliContext, /, name: str, model: str | None, version: int | None, alias: str | None,
            replicas: int | None, environment: str, message: str, max_batch_size: int | None,
-           max_batch_delay_ms: float | None, wait: bool, timeout_s: float, engine: str | None,
-           output: str, **options: Any) -> None:
+           max_batch_delay_ms: float | None, instances: int | None, wait: bool, timeout_s: float,
+           engine: str | None, output: str, **options: Any) -> None:
     """Deploy a model version as NAME, or update NAME (a new revision, rolled out)."""
     if version is not None and alias is not None:
         raise click.UsageError("give at most one of --version and --alias")
@@ -159,7 +161,8 @@ def deploy(ctx: CliContext, /, name: str, model: str | None, version: int | None
             raise click.UsageError("engine settings are fixed at creation; deploy a new name")
         _update(ctx, name, dict(model=model, version=version, alias=alias, replicas=replicas,
                                 message=message, max_batch_size=max_batch_size,
-                                max_batch_delay_ms=max_batch_delay_ms, **rollout_body(options)),
+                                max_batch_delay_ms=max_batch_delay_ms, instances=instances,
+                                **rollout_body(options)),
                 wait, timeout_s, output)
         return
     if model is None or (version is None) == (alias is None):
@@ -169,7 +172,8 @@ def deploy(ctx: CliContext, /, name: str, model: str | None, version: int | None
                             replicas=1 if replicas is None else replicas,
                             environment=environment, message=message,
                             max_batch_size=max_batch_size, max_batch_delay_ms=max_batch_delay_ms,
-                            engine=engine, engine_settings=settings, resources=resources)
+                            instances=instances, engine=engine, engine_settings=settings,
+                            resources=resources)
     if wait:
         d = _wait(ctx, name, timeout_s)
     if output == "json":

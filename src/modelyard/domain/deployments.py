@@ -99,6 +99,7 @@ class RevisionSpec:
     artifact_name: str
     max_batch_size: int | None = None
     max_batch_delay_ms: float | None = None
+    instances: int | None = None  # model instances per replica (None: the runtime's default)
     engine: str | None = None
     engine_settings: EngineSettings | None = None
     replicas: int | None = None

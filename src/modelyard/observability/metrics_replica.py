@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 BATCH_SIZE_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
 LATENCY_BUCKETS = (
@@ -39,6 +39,11 @@ COMPUTE_SECONDS = Histogram(
 REJECTED = Counter(
     "modelyard_replica_rejected_requests",
     "Requests refused because the batcher's queue was full (answered 429).",
+    ["model"],
+)
+INSTANCES = Gauge(
+    "modelyard_replica_model_instances",
+    "Model instances in this replica whose forward passes may run at the same time.",
     ["model"],
 )
 CANCELLED = Counter(

@@ -159,6 +159,7 @@ class Batcher(Generic[T, R]):
         if not self._tasks:
             self._executor = ThreadPoolExecutor(len(self._forwards),
                                                 thread_name_prefix="modelyard-forward")
+            metrics.INSTANCES.labels(**self._labels).set(len(self._forwards))
             loop = asyncio.get_running_loop()
             self._tasks = [loop.create_task(self._run(f), name=f"batcher-{i}")
                            for i, f in enumerate(self._forwards)]

@@ -103,6 +103,7 @@ revisions = Table(
     Column("artifact_name", String(255), nullable=False),
     Column("max_batch_size", Integer),
     Column("max_batch_delay_ms", Float),
+    Column("instances", Integer),
     Column("engine", String(16)),
     Column("engine_settings", Text),
     Column("resources", Text),

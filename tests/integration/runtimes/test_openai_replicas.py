@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import httpx
 import numpy as np
 import openai
@@ -17,6 +19,14 @@ def client_for(replica: Replica) -> openai.OpenAI:
 def test_models_lists_the_served_model(replicas: dict[str, Replica]) -> None:
     models = client_for(replicas["minilm"]).models.list()
     assert [m.id for m in models.data] == ["minilm"]
+
+
+def test_a_cpu_embeddings_replica_runs_two_model_instances(replicas: dict[str, Replica]) -> None:
+    text = httpx.get(f"{replicas['minilm'].url}/metrics", trust_env=False).text
+    expected = 2 if (os.cpu_count() or 1) >= 2 else 1
+    assert f'modelyard_replica_model_instances{{model="minilm"}} {expected:.1f}' in text
+    text = httpx.get(f"{replicas['iris'].url}/metrics", trust_env=False).text
+    assert 'modelyard_replica_model_instances{model="iris"} 1.0' in text
 
 
 def test_embeddings_match_sentence_transformers(replicas: dict[str, Replica]) -> None:

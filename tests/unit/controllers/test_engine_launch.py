@@ -40,3 +40,14 @@ def test_engine_settings_json_roundtrip() -> None:
     s = EngineSettings(tensor_parallel_size=4, extra_args=("--x", "1"), version="0.8.1")
     assert EngineSettings.from_json(s.to_json()) == s
     assert EngineSettings.from_json({"tensor_parallel_size": 2, "unknown": 1}) == EngineSettings(2)
+
+
+def test_batching_settings_and_instances_reach_the_replica_command_line() -> None:
+    from dataclasses import replace
+
+    spec = replace(BASE, max_batch_size=32, max_batch_delay_ms=2.5, instances=2)
+    argv = build_launch_spec("r4", "minilm", spec, "/store/model", max_body_bytes=10).argv
+    flags = dict(zip(argv[::2], argv[1::2], strict=False))
+    assert (flags["--max-batch-size"], flags["--max-batch-delay-ms"], flags["--instances"]) == \
+        ("32", "2.5", "2")
+    assert "--instances" not in build_launch_spec("r5", "iris", BASE, "/m", max_body_bytes=10).argv

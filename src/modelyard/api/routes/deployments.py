@@ -90,7 +90,8 @@ async def create_deployment(body: DeploymentCreate, cp: CP, who: Caller,
         spec = RevisionSpec(version.model, version.version, body.alias, version.framework,
                             version.digest, version.artifact_name,
                             max_batch_size=body.max_batch_size,
-                            max_batch_delay_ms=body.max_batch_delay_ms, engine=body.engine,
+                            max_batch_delay_ms=body.max_batch_delay_ms,
+                            instances=body.instances, engine=body.engine,
                             engine_settings=settings, resources=_resources(body))
         dep = Deployment(body.name, model.team, body.environment, body.replicas, 1, now, now)
         await uow.deployments.add(dep, Revision(body.name, 1, spec, now, who.name, body.message))

@@ -58,7 +58,8 @@ async def _resolve_spec(cp: ControlPlane, uow: UnitOfWork, dep: Deployment, body
         max_batch_size=(current.spec.max_batch_size if body.max_batch_size is None
                         else body.max_batch_size),
         max_batch_delay_ms=(current.spec.max_batch_delay_ms if body.max_batch_delay_ms is None
-                            else body.max_batch_delay_ms))
+                            else body.max_batch_delay_ms),
+        instances=current.spec.instances if body.instances is None else body.instances)
     if body.version is None and body.alias is None and body.model is None:
         return serving
     model = await cp.registry.model(uow, model_name)

@@ -85,6 +85,8 @@ class DeploymentCreate(BaseModel):
                                        description="Rows per forward pass; 0/1 = no batching.")
     max_batch_delay_ms: float | None = Field(default=None, ge=0, le=10_000,
                                              description="Longest wait to fill a batch.")
+    instances: int | None = Field(default=None, ge=1, le=16,
+                                  description="Model instances per replica (default per runtime).")
     engine: Literal["vllm", "tgi", "llamacpp", "trtllm"] | None = Field(
         default=None, description="Serve with this engine instead of a built-in runtime.")
     engine_settings: EngineSettingsBody | None = None
@@ -134,6 +136,7 @@ class RevisionPublic(BaseModel):
     digest: str
     max_batch_size: int | None
     max_batch_delay_ms: float | None
+    instances: int | None = None
     engine: str | None
     engine_settings: dict[str, Any] | None
     resources: dict[str, Any] | None = None
@@ -148,7 +151,8 @@ class RevisionPublic(BaseModel):
         s = r.spec
         return cls(number=r.number, model=s.model, version=s.version, alias=s.alias,
                    framework=s.framework, digest=s.digest, max_batch_size=s.max_batch_size,
-                   max_batch_delay_ms=s.max_batch_delay_ms, engine=s.engine,
+                   max_batch_delay_ms=s.max_batch_delay_ms, instances=s.instances,
+                   engine=s.engine,
                    engine_settings=s.engine_settings.to_json() if s.engine_settings else None,
                    resources=s.resources.to_json(),
                    created_at=r.created_at,

@@ -58,6 +58,8 @@ class RevisionCreate(RolloutOptions):
                                        description="None keeps the current revision's value.")
     max_batch_delay_ms: float | None = Field(default=None, ge=0, le=10_000,
                                              description="None keeps the current revision's value.")
+    instances: int | None = Field(default=None, ge=1, le=16,
+                                  description="None keeps the current revision's value.")
 
 
 class RollbackCreate(RolloutOptions):

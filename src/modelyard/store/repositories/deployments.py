@@ -38,7 +38,8 @@ def _revision(row: Any) -> Revision:
     resources = Resources.from_json(json.loads(row.resources)) if row.resources else Resources()
     spec = RevisionSpec(row.model, row.model_version, row.alias, row.framework, row.digest,
                         row.artifact_name, max_batch_size=row.max_batch_size,
-                        max_batch_delay_ms=row.max_batch_delay_ms, engine=row.engine,
+                        max_batch_delay_ms=row.max_batch_delay_ms, instances=row.instances,
+                        engine=row.engine,
                         engine_settings=settings, replicas=row.replicas, resources=resources)
     return Revision(row.deployment, row.number, spec, utc_req(row.created_at), row.created_by,
                     row.message)
@@ -79,7 +80,7 @@ class SqlDeploymentRepository:
             deployment=r.deployment, number=r.number, model=s.model, model_version=s.version,
             alias=s.alias, framework=s.framework, digest=s.digest,
             artifact_name=s.artifact_name, max_batch_size=s.max_batch_size,
-            max_batch_delay_ms=s.max_batch_delay_ms, engine=s.engine,
+            max_batch_delay_ms=s.max_batch_delay_ms, instances=s.instances, engine=s.engine,
             engine_settings=json.dumps(s.engine_settings.to_json()) if s.engine_settings else None,
             created_at=r.created_at, created_by=r.created_by,
             message=r.message, replicas=s.replicas,
