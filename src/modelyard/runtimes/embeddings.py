@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from modelyard.domain.errors import ErrorCode, ModelyardError
+from modelyard.runtimes.packed_encoder import PackedEncoder
 from modelyard.runtimes.protocol import Array, BatchDefaults, Capability
 
 MARKER = "modules.json"
@@ -49,6 +50,7 @@ class SentenceTransformerRuntime:
     def __init__(self) -> None:
         self._model: Any = None
         self._device = "cpu"
+        self._packed: PackedEncoder | None = None
 
     @property
     def batch_defaults(self) -> BatchDefaults:
@@ -65,6 +67,12 @@ class SentenceTransformerRuntime:
         self._device = pick_device()
         self._model = SentenceTransformer(str(folder), device=self._device, local_files_only=True)
         self._model.encode(["warm-up"], show_progress_bar=False)  # the first pass pays one-off costs
+        self._packed = PackedEncoder.for_model(self._model)
+
+    @property
+    def packed(self) -> bool:
+        """Whether batches run padding-free (``packed_encoder``) rather than through ``encode``."""
+        return self._packed is not None
 
     def dimensions(self) -> int:
         """Length of each vector."""
@@ -81,6 +89,8 @@ class SentenceTransformerRuntime:
 
     def embed(self, texts: Sequence[str]) -> Array:
         """One float32 vector per text."""
+        if self._packed is not None and texts:
+            return self._packed.embed(texts)
         vectors = self._model.encode(
             list(texts), batch_size=max(1, len(texts)), convert_to_numpy=True,
             show_progress_bar=False,
