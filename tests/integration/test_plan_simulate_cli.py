@@ -18,7 +18,7 @@ LLAMA2_7B = {
 }
 LLAMA2_70B = {**LLAMA2_7B, "hidden_size": 8192, "intermediate_size": 28672,
               "num_attention_heads": 64, "num_hidden_layers": 80, "num_key_value_heads": 8}
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "alibaba-gpu-2023"
+SLICE = Path(__file__).resolve().parents[1] / "data" / "openb-slice"  # 79 nodes, 599 tasks
 
 
 def cli(*args: str) -> dict[str, object]:
@@ -53,16 +53,12 @@ def test_plan_counts_safetensors_without_loading(tmp_path: Path) -> None:
     assert "safetensors" in str(report["parameter_source"])
 
 
-def test_simulate_small_trace(tmp_path: Path) -> None:
-    nodes = (SHARED / "openb_node_list_gpu_node.csv").read_text().splitlines()
-    pods = (SHARED / "openb_pod_list_default.csv").read_text().splitlines()
-    (tmp_path / "nodes.csv").write_text("\n".join(nodes[:80]) + "\n")
-    (tmp_path / "pods.csv").write_text("\n".join(pods[:600]) + "\n")
-    arrivals = cli("simulate", "--nodes", str(tmp_path / "nodes.csv"), "--pods",
-                   str(tmp_path / "pods.csv"), "--policy", "fgd-plus")
+def test_simulate_small_trace() -> None:
+    nodes, pods = SLICE / "nodes.csv", SLICE / "pods.csv"
+    arrivals = cli("simulate", "--nodes", str(nodes), "--pods", str(pods), "--policy", "fgd-plus")
     assert arrivals["mode"] == "arrivals" and arrivals["nodes"] == 79
     assert 0.5 < arrivals["allocation_ratio"] <= 1.0  # type: ignore[operator]
     assert arrivals["placed"] + arrivals["pending"] == arrivals["tasks"]  # type: ignore[operator]
-    timed = cli("simulate", "--nodes", str(tmp_path / "nodes.csv"), "--pods",
-                str(tmp_path / "pods.csv"), "--policy", "best-fit", "--timed")
+    timed = cli("simulate", "--nodes", str(nodes), "--pods", str(pods), "--policy", "best-fit",
+                "--timed")
     assert timed["placed"] + timed["pending"] >= 599  # type: ignore[operator]
