@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from urllib.parse import urlsplit
 
-from modelyard.gateway.limiter import Bucket, Take, Verdict, take_all
+from modelyard.gateway.limiter import Bucket, Take, Verdict, refill, take_all
 
 logger = logging.getLogger(__name__)
 
@@ -52,16 +52,7 @@ class MemoryLimiterStore:
         now = self._clock()
         buckets = self._buckets
         for key, limit, window_s, _ in takes:
-            bucket = buckets.get(key)
-            if bucket is None:
-                tokens = float(limit)
-            else:
-                tokens = bucket[0]
-                if now > bucket[1]:
-                    tokens += (now - bucket[1]) * limit / window_s
-                if tokens > limit:
-                    tokens = float(limit)
-            buckets[key] = (tokens - cost, now)
+            buckets[key] = (refill(buckets.get(key), limit, window_s, now) - cost, now)
 
     async def aclose(self) -> None:
         """Nothing to release."""
