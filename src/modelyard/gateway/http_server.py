@@ -79,7 +79,7 @@ class _Cycle:
     """One request and its response on a connection."""
 
     __slots__ = ("proto", "scope", "keep_alive", "expect_continue", "body", "more_body",
-                 "event", "started", "complete", "chunked", "head", "status", "disconnected",
+                 "event", "started", "complete", "chunked", "head", "disconnected",
                  "head_request", "buffered", "delivered")
 
     def __init__(self, proto: _Connection, scope: Message, keep_alive: bool,
@@ -97,7 +97,6 @@ class _Cycle:
         self.complete = False
         self.chunked = False
         self.head: bytes | None = None
-        self.status = 0
         self.disconnected = False
         self.head_request = scope["method"] == "HEAD"
 
@@ -137,7 +136,7 @@ class _Cycle:
         if self.started:
             raise RuntimeError("http.response.start sent twice")
         self.started = True
-        self.status = status = int(message["status"])
+        status = int(message["status"])
         parts = [status_line(status)]
         has_length = False
         for name, value in message.get("headers", ()):
@@ -268,6 +267,8 @@ class _Connection(asyncio.Protocol):
 
     def on_headers_complete(self) -> None:  # noqa: D102
         parser = self.parser
+        if parser.should_upgrade() and any(n == b"upgrade" for n, _ in self.headers):
+            raise _Refused(400, b"protocol upgrades are not supported")
         parsed = httptools.parse_url(self.url)
         raw_path = parsed.path
         version = parser.get_http_version()
@@ -284,8 +285,6 @@ class _Connection(asyncio.Protocol):
             else _unquote(raw_path), "raw_path": raw_path, "query_string": parsed.query or b"",
             "headers": self.headers, "state": self.server.state.copy()}
         cycle = _Cycle(self, scope, keep_alive, expect and version != "1.0")
-        if parser.should_upgrade() and any(n == b"upgrade" for n, _ in self.headers):
-            raise _Refused(400, b"protocol upgrades are not supported")
         self.parsing = cycle
         self.cycles.append(cycle)
         if len(self.cycles) == 1:
@@ -318,15 +317,15 @@ class _Connection(asyncio.Protocol):
     async def _run(self, cycle: _Cycle) -> None:
         try:
             await self.server.app(cycle.scope, cycle.receive, cycle.send)
-        except BaseException as exc:
-            if not isinstance(exc, Exception):
-                self.close()
-                raise
+        except Exception:
             logger.exception("the app failed on %s %s", cycle.scope["method"], cycle.scope["path"])
             if not cycle.started and not cycle.disconnected:
                 self.write(simple_response(500, b"internal server error"))
             self.close()
             return
+        except BaseException:  # cancelled (the server stops): drop the connection
+            self.close()
+            raise
         if not cycle.complete:  # the app returned without finishing its answer
             if not cycle.started and not cycle.disconnected:
                 self.write(simple_response(500, b"the app sent no response"))
