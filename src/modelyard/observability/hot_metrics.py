@@ -12,9 +12,12 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Iterator, Sequence
+from typing import Generic, TypeVar
 
 from prometheus_client import REGISTRY, CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
+
+C = TypeVar("C")
 
 
 class CounterChild:
@@ -48,26 +51,40 @@ class HistogramChild:
         self.counts[bisect_left(self.bounds, value)] += 1
 
 
-class HotCounter:
-    """A labelled counter (``<name>_total``)."""
+class _Family(Generic[C]):
+    """A labelled family: one child per label set, made on first use; a registry collector."""
 
     def __init__(self, name: str, documentation: str, labelnames: Sequence[str],
-                 registry: CollectorRegistry | None = REGISTRY) -> None:
-        self._name = name.removesuffix("_total")
+                 registry: CollectorRegistry | None) -> None:
+        self._name = name
         self._doc = documentation
         self._labelnames = tuple(labelnames)
-        self._children: dict[tuple[str, ...], CounterChild] = {}
+        self._children: dict[tuple[str, ...], C] = {}
         if registry is not None:
-            registry.register(self)
+            registry.register(self)  # type: ignore[arg-type]  # a collector by describe/collect
 
-    def labels(self, *values: str) -> CounterChild:
+    def _new_child(self) -> C:
+        raise NotImplementedError
+
+    def labels(self, *values: str) -> C:
         """The child of one label set (made on first use)."""
         if len(values) != len(self._labelnames):
             raise ValueError(f"{self._name} takes labels {self._labelnames}")
         child = self._children.get(values)
         if child is None:
-            child = self._children[tuple(str(v) for v in values)] = CounterChild()
+            child = self._children[tuple(str(v) for v in values)] = self._new_child()
         return child
+
+
+class HotCounter(_Family[CounterChild]):
+    """A labelled counter (``<name>_total``)."""
+
+    def __init__(self, name: str, documentation: str, labelnames: Sequence[str],
+                 registry: CollectorRegistry | None = REGISTRY) -> None:
+        super().__init__(name.removesuffix("_total"), documentation, labelnames, registry)
+
+    def _new_child(self) -> CounterChild:
+        return CounterChild()
 
     def describe(self) -> Iterator[Metric]:
         """The family, without samples (for the registry's duplicate check)."""
@@ -81,30 +98,19 @@ class HotCounter:
         yield family
 
 
-class HotHistogram:
+class HotHistogram(_Family[HistogramChild]):
     """A labelled histogram (``_bucket``, ``_count``, ``_sum``) with fixed bucket bounds."""
 
     def __init__(self, name: str, documentation: str, labelnames: Sequence[str],
                  buckets: Sequence[float], registry: CollectorRegistry | None = REGISTRY) -> None:
-        self._name = name
-        self._doc = documentation
-        self._labelnames = tuple(labelnames)
         bounds = sorted(float(b) for b in buckets)
         if bounds[-1] != float("inf"):
             bounds.append(float("inf"))
         self._bounds = tuple(bounds)
-        self._children: dict[tuple[str, ...], HistogramChild] = {}
-        if registry is not None:
-            registry.register(self)
+        super().__init__(name, documentation, labelnames, registry)
 
-    def labels(self, *values: str) -> HistogramChild:
-        """The child of one label set (made on first use)."""
-        if len(values) != len(self._labelnames):
-            raise ValueError(f"{self._name} takes labels {self._labelnames}")
-        child = self._children.get(values)
-        if child is None:
-            child = self._children[tuple(str(v) for v in values)] = HistogramChild(self._bounds)
-        return child
+    def _new_child(self) -> HistogramChild:
+        return HistogramChild(self._bounds)
 
     def describe(self) -> Iterator[Metric]:
         """The family, without samples (for the registry's duplicate check)."""
