@@ -16,7 +16,9 @@ def pack(lengths: Sequence[int], capacity: int) -> list[list[int]]:
     """Rows of text indices whose lengths add up to at most ``capacity`` each.
 
     A text longer than ``capacity`` gets a row of its own. First fit over the texts sorted
-    longest first; indices keep that order within a row.
+    longest first; indices keep that order within a row. When the packed rows would take
+    more token slots than one text per row padded to the longest (a few long texts, rows
+    left half empty), it returns one text per row: packing never costs more than padding.
     """
     order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
     rows: list[list[int]] = []
@@ -31,6 +33,8 @@ def pack(lengths: Sequence[int], capacity: int) -> list[list[int]]:
         else:
             rows.append([i])
             free.append(max(0, capacity - n))
+    if padded_tokens(lengths, rows) > len(lengths) * max(lengths, default=0):
+        return [[i] for i in order]
     return rows
 
 
