@@ -66,8 +66,9 @@ class SentenceTransformerRuntime:
         folder = find_model_dir(path)
         self._device = pick_device()
         self._model = SentenceTransformer(str(folder), device=self._device, local_files_only=True)
-        self._model.encode(["warm-up"], show_progress_bar=False)  # the first pass pays one-off costs
-        self._packed = PackedEncoder.for_model(self._model)
+        self._packed = PackedEncoder.for_model(self._model)  # its check runs both paths once
+        if self._packed is None:
+            self._model.encode(["warm-up"], show_progress_bar=False)  # pay one-off costs now
 
     @property
     def packed(self) -> bool:

@@ -154,6 +154,10 @@ def build_app(config: ReplicaConfig, runtime: AnyRuntime,
 def load_runtime(config: ReplicaConfig) -> AnyRuntime:
     """Verify the artifact, then load and return its runtime."""
     verify_path(config.artifact, config.digest)
+    return _loaded(config)
+
+
+def _loaded(config: ReplicaConfig) -> AnyRuntime:
     runtime = create_runtime(config.framework)
     runtime.load(config.artifact)
     return runtime
@@ -166,11 +170,7 @@ def load_instances(config: ReplicaConfig, first: AnyRuntime) -> list[AnyRuntime]
     per instance, each on its share of the cores).
     """
     count = instance_count(config, first)
-    more = []
-    for _ in range(count - 1):
-        runtime = create_runtime(config.framework)
-        runtime.load(config.artifact)
-        more.append(runtime)
+    more = [_loaded(config) for _ in range(count - 1)]
     if count > 1 and "torch" in sys.modules:
         import torch
 
