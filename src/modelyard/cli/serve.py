@@ -25,8 +25,7 @@ def _serve(platform: Platform, host: str, port: int, *, tls_cert: str | None = N
            tls_key: str | None = None, on_started: threading.Thread | None = None) -> None:
     import uvicorn
 
-    if bool(tls_cert) != bool(tls_key):
-        raise click.UsageError("HTTPS needs both --tls-cert and --tls-key")
+    _check_tls(tls_cert, tls_key)
     config = uvicorn.Config(platform.asgi(), host=host, port=port, log_config=None,
                             access_log=False, lifespan="on", ssl_certfile=tls_cert,
                             ssl_keyfile=tls_key, timeout_graceful_shutdown=10,
@@ -35,6 +34,11 @@ def _serve(platform: Platform, host: str, port: int, *, tls_cert: str | None = N
     if on_started is not None:
         on_started.start()
     server.run()
+
+
+def _check_tls(tls_cert: str | None, tls_key: str | None) -> None:
+    if bool(tls_cert) != bool(tls_key):
+        raise click.UsageError("HTTPS needs both --tls-cert and --tls-key")
 
 
 def _listen(host: str, port: int, *, reuse_port: bool) -> socket.socket:
@@ -54,8 +58,7 @@ def _serve_data_plane(platform: Platform, host: str, port: int, *, tls_cert: str
 
     from modelyard.gateway.http_server import serve
 
-    if bool(tls_cert) != bool(tls_key):
-        raise click.UsageError("HTTPS needs both --tls-cert and --tls-key")
+    _check_tls(tls_cert, tls_key)
     context = None
     if tls_cert and tls_key:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
