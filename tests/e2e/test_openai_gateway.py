@@ -10,6 +10,7 @@ import numpy as np
 import openai
 import pytest
 
+from modelyard.domain.errors import ErrorCode, ModelyardError
 from tests.integration.runtimes import artifacts
 from tests.support.cli import cli_json
 from tests.support.platform import PlatformProcess, cleanup_replicas, wait_for
@@ -28,10 +29,10 @@ def llm_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlatformP
         c.register("tiny-llama", llama, task="text-generation")
         cli_json(p.url, p.key, "deploy", "minilm", "--model", "minilm", "--version", "1",
                  "--max-batch-size", "32", "--max-batch-delay-ms", "3", "--instances", "2",
-                 "--no-wait")
+                 "--compile", "--no-wait")
         c.deploy(name="tiny-llama", model="tiny-llama", version=1, replicas=1)
         wait_for(lambda: all(c.deployment(n)["status"] == "ready"
-                             for n in ("minilm", "tiny-llama")), timeout_s=180)
+                             for n in ("minilm", "tiny-llama")), timeout_s=600)  # compiles
         yield p
     finally:
         p.stop()
@@ -48,6 +49,19 @@ def test_detected_frameworks_and_batching_spec(llm_platform: PlatformProcess) ->
     assert c.model("tiny-llama")["versions"][0]["framework"] == "transformers"
     rev = c.deployment("minilm")["revision"]
     assert (rev["max_batch_size"], rev["max_batch_delay_ms"], rev["instances"]) == (32, 3.0, 2)
+    assert rev["compile"] is True
+    assert c.deployment("tiny-llama")["revision"]["compile"] is False
+
+
+def test_compile_is_refused_where_no_runtime_compiles(llm_platform: PlatformProcess) -> None:
+    c = llm_platform.client()
+    with pytest.raises(ModelyardError) as err:
+        c.deploy(name="llm-compiled", model="tiny-llama", version=1, compile=True)
+    assert err.value.code == ErrorCode.INVALID_REQUEST and "transformers" in err.value.message
+    with pytest.raises(ModelyardError) as err:
+        c.update("tiny-llama", compile=True)  # a new revision is checked the same way
+    assert err.value.code == ErrorCode.INVALID_REQUEST
+    assert c.deployment("tiny-llama")["revision"]["number"] == 1
 
 
 def test_models_and_embeddings(llm_platform: PlatformProcess) -> None:

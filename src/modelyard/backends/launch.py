@@ -35,6 +35,8 @@ def build_launch_spec(
         argv += ("--max-batch-delay-ms", f"{spec.max_batch_delay_ms:g}")
     if spec.instances is not None:
         argv += ("--instances", str(spec.instances))
+    if spec.compile:
+        argv += ("--compile",)
     # Offline model loading; no busy-waiting OpenMP threads (they double p99 on small CPUs).
     env = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONUNBUFFERED": "1",
            "TOKENIZERS_PARALLELISM": "false", "OMP_WAIT_POLICY": "PASSIVE"}

@@ -104,6 +104,8 @@ def _exists(ctx: CliContext, name: str) -> bool:
               help="Longest wait to fill a batch (default per runtime).")
 @click.option("--instances", type=int, default=None,
               help="Model instances per replica whose forward passes overlap (default per runtime).")
+@click.option("--compile/--no-compile", "compile_graph", default=None,
+              help="Compile the forward graph at load (embeddings): slower start, faster batches.")
 @rollout_options
 @click.option("--wait/--no-wait", default=True, show_default=True,
               help="Wait until every replica is ready (updates: until the rollout settles).")
@@ -148,6 +150,7 @@ def deploy(ctx: CliContext, /, name: str, model: str | None, version: int | None
     """Deploy a model version as NAME, or update NAME (a new revision, rolled out)."""
     if version is not None and alias is not None:
         raise click.UsageError("give at most one of --version and --alias")
+    compile_graph: bool | None = options.pop("compile_graph")
     engine_flags = {k: options.pop(k) for k in ENGINE_FLAGS}
     resources = _resources({k: options.pop(k) for k in RESOURCE_FLAGS})
     endpoints, key_env = options.pop("endpoints"), options.pop("upstream_key_env")
@@ -162,7 +165,7 @@ def deploy(ctx: CliContext, /, name: str, model: str | None, version: int | None
         _update(ctx, name, dict(model=model, version=version, alias=alias, replicas=replicas,
                                 message=message, max_batch_size=max_batch_size,
                                 max_batch_delay_ms=max_batch_delay_ms, instances=instances,
-                                **rollout_body(options)),
+                                compile=compile_graph, **rollout_body(options)),
                 wait, timeout_s, output)
         return
     if model is None or (version is None) == (alias is None):
@@ -172,7 +175,8 @@ def deploy(ctx: CliContext, /, name: str, model: str | None, version: int | None
                             replicas=1 if replicas is None else replicas,
                             environment=environment, message=message,
                             max_batch_size=max_batch_size, max_batch_delay_ms=max_batch_delay_ms,
-                            instances=instances, engine=engine, engine_settings=settings,
+                            instances=instances, compile=bool(compile_graph), engine=engine,
+                            engine_settings=settings,
                             resources=resources)
     if wait:
         d = _wait(ctx, name, timeout_s)

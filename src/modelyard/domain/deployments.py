@@ -100,6 +100,7 @@ class RevisionSpec:
     max_batch_size: int | None = None
     max_batch_delay_ms: float | None = None
     instances: int | None = None  # model instances per replica (None: the runtime's default)
+    compile: bool = False  # compile the forward graph at load (runtimes that can)
     engine: str | None = None
     engine_settings: EngineSettings | None = None
     replicas: int | None = None

@@ -24,6 +24,7 @@ FRAMEWORKS: tuple[str, ...] = ("sklearn", "onnx", "embeddings", "transformers", 
 
 ENGINE_ONLY: frozenset[str] = frozenset({"gguf"})
 BUILTIN_FRAMEWORKS: tuple[str, ...] = tuple(f for f in FRAMEWORKS if f not in ENGINE_ONLY)
+COMPILABLE: frozenset[str] = frozenset({"embeddings"})  # built-in runtimes with ``--compile``
 
 SUFFIX_FRAMEWORK: Mapping[str, str] = MappingProxyType({
     ".joblib": "sklearn",
@@ -35,6 +36,19 @@ SUFFIX_FRAMEWORK: Mapping[str, str] = MappingProxyType({
 })
 CAUSAL_SUFFIXES = ("ForCausalLM", "LMHeadModel", "ForConditionalGeneration")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "tokenizer_config.json", "vocab.json")
+
+
+def check_compile(framework: str, engine: str | None, compile_graph: bool) -> None:
+    """Refuse ``--compile`` where no built-in runtime would compile the model."""
+    if not compile_graph:
+        return
+    if engine is not None:
+        raise ModelyardError(ErrorCode.INVALID_REQUEST,
+                             "--compile applies to built-in runtimes; engines compile on their own")
+    if framework not in COMPILABLE:
+        raise ModelyardError(ErrorCode.INVALID_REQUEST,
+                             f"the {framework} runtime does not compile; --compile serves "
+                             f"{', '.join(sorted(COMPILABLE))} models")
 
 
 def is_causal_lm(top_level: Collection[str], architectures: Iterable[str]) -> bool:

@@ -46,6 +46,11 @@ INSTANCES = Gauge(
     "Model instances in this replica whose forward passes may run at the same time.",
     ["model"],
 )
+COMPILED = Gauge(
+    "modelyard_replica_model_compiled",
+    "1 when this replica's forward passes run through a compiled graph (--compile), else 0.",
+    ["model"],
+)
 CANCELLED = Counter(
     "modelyard_replica_cancelled_requests",
     "Requests dropped before compute because their client went away.",

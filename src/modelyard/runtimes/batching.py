@@ -20,6 +20,13 @@ Invariants:
 - No added latency when idle: the delay is only waited for while under concurrent load
   (the previous batch held more than one request). A lone request on an idle replica is
   dispatched at once; at concurrency 1 batching costs one thread hop.
+- With several instances, a batch stops waiting as soon as it holds its even share of
+  the requests in the replica (queued, being collected and computing on the other
+  instances), and is woken to check again whenever another instance finishes. While one
+  instance computes, the free one waits for the requests coming back rather than
+  starting a pass on the first few, which would leave both instances working on small,
+  inefficient batches; once the others are idle it goes at once. ``max_batch_delay_ms``
+  still bounds every wait.
 
 This module knows nothing of HTTP or of any runtime; ``forward`` is a plain function.
 """
@@ -139,6 +146,7 @@ class Batcher(Generic[T, R]):
         self._tasks: list[asyncio.Task[None]] = []
         self._collecting = asyncio.Lock()  # one consumer builds a batch at a time
         self._last_batch_requests = 0
+        self._busy_rows = 0  # rows in forward passes right now
         self._seconds_per_request = 0.01  # EWMA, only for Retry-After
         self._labels = {"model": model}
 
@@ -252,7 +260,7 @@ class Batcher(Generic[T, R]):
                 rows = taken
                 continue
             remaining = deadline - time.perf_counter()
-            if not may_wait or remaining <= 0:
+            if not may_wait or remaining <= 0 or rows >= self._fair_share(rows):
                 break
             self._wakeup.clear()
             try:
@@ -260,6 +268,13 @@ class Batcher(Generic[T, R]):
             except TimeoutError:
                 break
         return batch
+
+    def _fair_share(self, rows: int) -> float:
+        """Rows this batch should hold: an even split of the load over the instances."""
+        if len(self._forwards) == 1:
+            return self.settings.max_batch_size
+        waiting = sum(p.rows for p in self._pending)
+        return (self._busy_rows + rows + waiting) / len(self._forwards)
 
     async def _dispatch(self, forward: Callable[[Sequence[T]], Sequence[R]],
                         batch: list[_Pending[T, R]]) -> None:
@@ -274,7 +289,13 @@ class Batcher(Generic[T, R]):
             metrics.QUEUE_SECONDS.labels(**self._labels).observe(started - p.enqueued_s)
         loop = asyncio.get_running_loop()
         items = [p.item for p in live]
-        results = await loop.run_in_executor(self._executor, run_isolated, forward, items)
+        busy = sum(p.rows for p in live)
+        self._busy_rows += busy
+        try:
+            results = await loop.run_in_executor(self._executor, run_isolated, forward, items)
+        finally:
+            self._busy_rows -= busy
+            self._wakeup.set()
         elapsed = time.perf_counter() - started
         metrics.COMPUTE_SECONDS.labels(**self._labels).observe(elapsed)
         metrics.BATCH_SIZE.labels(**self._labels).observe(sum(p.rows for p in live))

@@ -6,6 +6,10 @@ pooling and the optional normalization are applied per text. It serves only pipe
 reproduces exactly — ``Transformer`` (a ``bert`` model) → ``Pooling`` (mean or CLS) →
 optional ``Normalize`` — and, at load, checks itself against ``encode`` on texts of
 different lengths; anything else, or a mismatch, keeps ``encode``.
+
+``compile`` swaps the transformer's forward for a compiled graph (``compiled``), warmed up
+on one-row and several-row batches and checked against the eager vectors; a failure or a
+mismatch keeps the eager forward.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from modelyard.runtimes.compiled import compile_module
 from modelyard.runtimes.packing import pack
 from modelyard.runtimes.protocol import Array
 
@@ -26,6 +31,7 @@ _PROBE = ("a", "the replica packs short texts together",
           "one sentence that is a good deal longer than the others, so that rows differ in "
           "length and the mask and the positions matter", "GPUs", "models serve requests")
 _TOLERANCE = 1e-4
+_WARM_UP_TEXTS = (1, 2, 5, 40, 64)  # one row, then several rows of different widths
 
 
 class PackedEncoder:
@@ -38,6 +44,7 @@ class PackedEncoder:
         self.max_length = int(model.max_seq_length)
         self.cls_pooling = cls_pooling
         self.normalize = normalize
+        self.forward: Any = self.transformer  # the compiled graph after ``compile``
 
     @classmethod
     def for_model(cls, model: Any) -> PackedEncoder | None:
@@ -63,8 +70,40 @@ class PackedEncoder:
             return None
         return encoder
 
+    @property
+    def is_compiled(self) -> bool:
+        """Whether batches run through a compiled graph."""
+        return self.forward is not self.transformer
+
+    def compile(self) -> bool:
+        """Run batches through a compiled graph when it gives the eager vectors; say whether."""
+        probe = list(_PROBE)
+        expected = self.embed(probe)
+
+        def warm_up(compiled: Any) -> None:
+            self.forward = compiled
+            for n in _WARM_UP_TEXTS:
+                self.embed([_PROBE[k % len(_PROBE)] for k in range(n)])
+
+        compiled = compile_module(self.transformer, warm_up)
+        if compiled is None:
+            self.forward = self.transformer
+            return False
+        self.forward = compiled
+        if float(np.abs(np.asarray(self.embed(probe)) - np.asarray(expected)).max()) > _TOLERANCE:
+            logger.warning("the compiled graph differs from the eager model; serving eagerly")
+            self.forward = self.transformer
+            return False
+        return True
+
     def embed(self, texts: Sequence[str]) -> Array:
         """One float32 vector per text."""
+        import torch
+
+        with torch.inference_mode():  # inputs made here too: a compiled graph sees one mode
+            return self._embed(texts)
+
+    def _embed(self, texts: Sequence[str]) -> Array:
         import torch
 
         ids = self.tokenizer(list(texts), truncation=True, max_length=self.max_length)["input_ids"]
@@ -88,22 +127,21 @@ class PackedEncoder:
         same = segment[:, :, None] == segment[:, None, :]  # pads see only pads: no empty rows
         dtype = self.transformer.dtype
         mask = torch.zeros(same.shape, dtype=dtype).masked_fill_(~same, torch.finfo(dtype).min)
-        with torch.inference_mode():
-            hidden = self.transformer(
-                input_ids=input_ids.to(device), attention_mask=mask[:, None].to(device),
-                token_type_ids=torch.zeros_like(input_ids).to(device),
-                position_ids=positions.to(device)).last_hidden_state
-            flat = hidden.reshape(-1, hidden.shape[-1]).float()
-            if self.cls_pooling:
-                pooled = flat[torch.tensor(starts, device=flat.device)]
-            else:
-                seg = segment.reshape(-1).to(flat.device)
-                keep = seg >= 0
-                pooled = torch.zeros((len(texts), flat.shape[-1]), device=flat.device)
-                pooled.index_add_(0, seg[keep], flat[keep])
-                pooled /= torch.tensor(lengths, device=flat.device, dtype=flat.dtype)[:, None]
-            if self.normalize:
-                pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
+        hidden = self.forward(
+            input_ids=input_ids.to(device), attention_mask=mask[:, None].to(device),
+            token_type_ids=torch.zeros_like(input_ids).to(device),
+            position_ids=positions.to(device)).last_hidden_state
+        flat = hidden.reshape(-1, hidden.shape[-1]).float()
+        if self.cls_pooling:
+            pooled = flat[torch.tensor(starts, device=flat.device)]
+        else:
+            seg = segment.reshape(-1).to(flat.device)
+            keep = seg >= 0
+            pooled = torch.zeros((len(texts), flat.shape[-1]), device=flat.device)
+            pooled.index_add_(0, seg[keep], flat[keep])
+            pooled /= torch.tensor(lengths, device=flat.device, dtype=flat.dtype)[:, None]
+        if self.normalize:
+            pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
         return np.asarray(pooled.cpu().numpy(), dtype=np.float32)
 
 

@@ -115,6 +115,15 @@ class EmbeddingRuntime(Protocol):
         ...
 
 
+@runtime_checkable
+class CompilableRuntime(Protocol):
+    """A runtime that can compile its forward graph after loading (``deploy --compile``)."""
+
+    def compile(self) -> bool:
+        """Compile for this process's thread share; False when it serves eagerly instead."""
+        ...
+
+
 @dataclass(frozen=True)
 class SamplingParams:
     """How to sample one completion; OpenAI's names and meanings."""

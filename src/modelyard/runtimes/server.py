@@ -36,15 +36,18 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from modelyard.domain.errors import ErrorCode, ModelyardError
+from modelyard.observability import metrics_replica as metrics
 from modelyard.observability.logging import configure_logging
 from modelyard.registry.digests import verify_path
 from modelyard.runtimes import jobs
 from modelyard.runtimes.batching import DEFAULT_MAX_QUEUE, Batcher, BatchSettings
 from modelyard.runtimes.catalog import AnyRuntime, create_runtime
+from modelyard.runtimes.compiled import stop_recompiling
 from modelyard.runtimes.http import error_response, json_response
 from modelyard.runtimes.openai_api import Embedder, Generator, OpenAIApi
 from modelyard.runtimes.protocol import (
     Capability,
+    CompilableRuntime,
     EmbeddingRuntime,
     GenerationRuntime,
     TensorRuntime,
@@ -73,6 +76,7 @@ class ReplicaConfig:
     max_batch_delay_ms: float | None = None
     max_queue: int = DEFAULT_MAX_QUEUE
     instances: int | None = None  # None: the runtime's default
+    compile: bool = False  # compile every instance's forward graph after the threads are shared
 
 
 async def _alive(request: Request) -> Response:
@@ -178,6 +182,24 @@ def load_instances(config: ReplicaConfig, first: AnyRuntime) -> list[AnyRuntime]
     return more
 
 
+def compile_instances(config: ReplicaConfig, runtimes: Sequence[AnyRuntime]) -> bool:
+    """Compile every instance when ``--compile`` asks and the runtime can; say whether all did.
+
+    Runs after ``load_instances`` has shared the threads out (kernels are built for that
+    count); afterwards no graph is compiled again (``compiled.stop_recompiling``).
+    """
+    done = False
+    compilable = [r for r in runtimes if isinstance(r, CompilableRuntime)]
+    if config.compile and len(compilable) == len(runtimes):
+        done = all([r.compile() for r in compilable])  # a list: every instance compiles
+        stop_recompiling()
+    elif config.compile:
+        logger.warning("this runtime does not compile; serving eagerly",
+                       extra={"framework": config.framework})
+    metrics.COMPILED.labels(model=config.model_name).set(1 if done else 0)
+    return done
+
+
 def parse_args(argv: list[str]) -> tuple[ReplicaConfig, int | None, int]:
     """The replica's command line → its config, the inherited socket fd and the port."""
     p = argparse.ArgumentParser(prog="modelyard-replica")
@@ -195,13 +217,15 @@ def parse_args(argv: list[str]) -> tuple[ReplicaConfig, int | None, int]:
                    help="how long a batch may wait for more requests under load")
     p.add_argument("--max-queue", type=int, default=DEFAULT_MAX_QUEUE,
                    help="requests waiting beyond this are refused with 429")
+    p.add_argument("--compile", action="store_true",
+                   help="compile the forward graph at load (runtimes that can)")
     p.add_argument("--instances", type=int, default=None,
                    help="model instances whose forward passes overlap (default: the runtime's)")
     p.add_argument("--token", default="")
     a = p.parse_args(argv)
     cfg = ReplicaConfig(a.model_name, a.model_version, a.artifact, a.digest, a.framework,
                         a.max_body_bytes, a.max_batch_size, a.max_batch_delay_ms, a.max_queue,
-                        a.instances)
+                        a.instances, a.compile)
     return cfg, a.fd, a.port
 
 
@@ -215,7 +239,9 @@ def main(argv: list[str] | None = None) -> None:
     config, fd, port = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         runtime = load_runtime(config)
-        app = build_app(config, runtime, load_instances(config, runtime))
+        more = load_instances(config, runtime)
+        compile_instances(config, [runtime, *more])
+        app = build_app(config, runtime, more)
     except ModelyardError as err:
         print(f"modelyard-replica: {err.code}: {err.message}", file=sys.stderr, flush=True)
         corrupt = err.code == ErrorCode.ARTIFACT_CORRUPT

@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 metadata = MetaData()
@@ -104,6 +105,7 @@ revisions = Table(
     Column("max_batch_size", Integer),
     Column("max_batch_delay_ms", Float),
     Column("instances", Integer),
+    Column("compile", Boolean, nullable=False, server_default=false()),
     Column("engine", String(16)),
     Column("engine_settings", Text),
     Column("resources", Text),

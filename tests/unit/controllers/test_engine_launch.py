@@ -51,3 +51,12 @@ def test_batching_settings_and_instances_reach_the_replica_command_line() -> Non
     assert (flags["--max-batch-size"], flags["--max-batch-delay-ms"], flags["--instances"]) == \
         ("32", "2.5", "2")
     assert "--instances" not in build_launch_spec("r5", "iris", BASE, "/m", max_body_bytes=10).argv
+
+
+def test_compile_reaches_the_replica_command_line_only_when_asked() -> None:
+    from dataclasses import replace
+
+    argv = build_launch_spec("r6", "minilm", replace(BASE, compile=True), "/m",
+                             max_body_bytes=10).argv
+    assert "--compile" in argv
+    assert "--compile" not in build_launch_spec("r7", "iris", BASE, "/m", max_body_bytes=10).argv

@@ -159,3 +159,54 @@ async def test_instances_compute_at_the_same_time_and_each_answer_goes_home() ->
 async def test_a_batcher_needs_a_forward() -> None:
     with pytest.raises(ValueError):
         Batcher([], BatchSettings(4, 0.0))
+
+
+class Holder:
+    """A forward that holds any batch with an item ≥ 1000 until ``release`` is set."""
+
+    def __init__(self, release: threading.Event) -> None:
+        self.release = release
+        self.batches: list[list[int]] = []
+
+    def __call__(self, items: Sequence[int]) -> list[int]:
+        self.batches.append(list(items))
+        if any(i >= 1000 for i in items):
+            self.release.wait(10)
+        return [2 * i for i in items]
+
+
+async def test_a_free_instance_waits_only_for_its_share_while_another_computes() -> None:
+    release = threading.Event()
+    first, second = Holder(release), Holder(release)
+    async with Batcher([first, second], BatchSettings(16, 2000.0)) as batcher:
+        assert await asyncio.gather(batcher.submit(1), batcher.submit(2)) == [2, 4]  # under load
+        held = asyncio.gather(*(batcher.submit(i) for i in range(1000, 1008)))
+        await asyncio.sleep(0.05)  # one instance computes those 8 rows and holds them
+        started = time.perf_counter()
+        trickle = []
+        for i in range(10, 18):  # the other instance's share of 16 rows in the replica is 8
+            trickle.append(asyncio.ensure_future(batcher.submit(i)))
+            await asyncio.sleep(0.01)
+        assert await asyncio.wait_for(asyncio.gather(*trickle), 5) == [2 * i for i in range(10, 18)]
+        waited = time.perf_counter() - started
+        release.set()
+        await held
+    assert waited < 1.0  # not the 2 s batch delay: the batch went once it held its share
+    batches = first.batches + second.batches
+    assert list(range(10, 18)) in batches and list(range(1000, 1008)) in batches
+
+
+async def test_a_waiting_batch_goes_as_soon_as_the_other_instance_is_done() -> None:
+    release = threading.Event()
+    async with Batcher([Holder(release), Holder(release)], BatchSettings(16, 3000.0)) as batcher:
+        await asyncio.gather(batcher.submit(1), batcher.submit(2))
+        held = asyncio.gather(*(batcher.submit(i) for i in range(1000, 1006)))
+        await asyncio.sleep(0.05)
+        lone = asyncio.ensure_future(batcher.submit(7))  # its share is (6 + 1) / 2: it waits
+        await asyncio.sleep(0.1)
+        assert not lone.done()
+        started = time.perf_counter()
+        release.set()  # the other instance ends: the load is this one request, so it goes
+        assert await asyncio.wait_for(lone, 5) == 14
+        assert time.perf_counter() - started < 1.0
+        await held

@@ -21,7 +21,7 @@ from modelyard.api.schemas.deployments import (
 )
 from modelyard.domain.deployments import Deployment, Resources, Revision, RevisionSpec
 from modelyard.domain.errors import ErrorCode, ModelyardError
-from modelyard.domain.frameworks import BUILTIN_FRAMEWORKS
+from modelyard.domain.frameworks import BUILTIN_FRAMEWORKS, check_compile
 from modelyard.domain.ids import check_name
 from modelyard.domain.tenancy import Principal
 from modelyard.store.unit_of_work import UnitOfWork
@@ -57,6 +57,7 @@ def _resources(body: DeploymentCreate) -> Resources:
 
 def _check_serving(cp: CP, framework: str, body: DeploymentCreate) -> None:
     """Refuse what no replica could serve: an absent engine, or no runtime for the model."""
+    check_compile(framework, body.engine, body.compile)
     if body.engine is not None:
         cp.check_engine(body.engine)
         return
@@ -91,7 +92,8 @@ async def create_deployment(body: DeploymentCreate, cp: CP, who: Caller,
                             version.digest, version.artifact_name,
                             max_batch_size=body.max_batch_size,
                             max_batch_delay_ms=body.max_batch_delay_ms,
-                            instances=body.instances, engine=body.engine,
+                            instances=body.instances, compile=body.compile,
+                            engine=body.engine,
                             engine_settings=settings, resources=_resources(body))
         dep = Deployment(body.name, model.team, body.environment, body.replicas, 1, now, now)
         await uow.deployments.add(dep, Revision(body.name, 1, spec, now, who.name, body.message))

@@ -28,6 +28,7 @@ from modelyard.api.schemas.rollouts import (
 from modelyard.api.updates import start_update
 from modelyard.domain.deployments import Deployment, Environment, Revision, RevisionSpec
 from modelyard.domain.errors import ErrorCode, ModelyardError
+from modelyard.domain.frameworks import check_compile
 from modelyard.domain.ids import check_name
 from modelyard.domain.rollouts import HistoryEntry, HistoryKind, Rollout, Validation
 from modelyard.domain.tenancy import Principal, Role
@@ -59,14 +60,17 @@ async def _resolve_spec(cp: ControlPlane, uow: UnitOfWork, dep: Deployment, body
                         else body.max_batch_size),
         max_batch_delay_ms=(current.spec.max_batch_delay_ms if body.max_batch_delay_ms is None
                             else body.max_batch_delay_ms),
-        instances=current.spec.instances if body.instances is None else body.instances)
+        instances=current.spec.instances if body.instances is None else body.instances,
+        compile=current.spec.compile if body.compile is None else body.compile)
     if body.version is None and body.alias is None and body.model is None:
+        check_compile(serving.framework, serving.engine, serving.compile)
         return serving
     model = await cp.registry.model(uow, model_name)
     if not is_visible(who, model.team):
         raise ModelyardError(ErrorCode.MODEL_NOT_FOUND, f"no model {model_name!r}")
     version = await cp.registry.resolve(uow, model_name, body.version, body.alias)
     await asyncio.to_thread(cp.artifacts.verify, version.digest, version.artifact_name)
+    check_compile(version.framework, serving.engine, serving.compile)
     return replace(serving, model=version.model, version=version.version, alias=body.alias,
                    framework=version.framework, digest=version.digest,
                    artifact_name=version.artifact_name)

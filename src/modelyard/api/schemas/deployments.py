@@ -87,6 +87,9 @@ class DeploymentCreate(BaseModel):
                                              description="Longest wait to fill a batch.")
     instances: int | None = Field(default=None, ge=1, le=16,
                                   description="Model instances per replica (default per runtime).")
+    compile: bool = Field(default=False, description=(
+        "Compile the forward graph at load (embeddings runtime): a slower start, faster "
+        "batches."))
     engine: Literal["vllm", "tgi", "llamacpp", "trtllm"] | None = Field(
         default=None, description="Serve with this engine instead of a built-in runtime.")
     engine_settings: EngineSettingsBody | None = None
@@ -137,6 +140,7 @@ class RevisionPublic(BaseModel):
     max_batch_size: int | None
     max_batch_delay_ms: float | None
     instances: int | None = None
+    compile: bool = False
     engine: str | None
     engine_settings: dict[str, Any] | None
     resources: dict[str, Any] | None = None
@@ -152,6 +156,7 @@ class RevisionPublic(BaseModel):
         return cls(number=r.number, model=s.model, version=s.version, alias=s.alias,
                    framework=s.framework, digest=s.digest, max_batch_size=s.max_batch_size,
                    max_batch_delay_ms=s.max_batch_delay_ms, instances=s.instances,
+                   compile=s.compile,
                    engine=s.engine,
                    engine_settings=s.engine_settings.to_json() if s.engine_settings else None,
                    resources=s.resources.to_json(),

@@ -60,6 +60,8 @@ class RevisionCreate(RolloutOptions):
                                              description="None keeps the current revision's value.")
     instances: int | None = Field(default=None, ge=1, le=16,
                                   description="None keeps the current revision's value.")
+    compile: bool | None = Field(default=None,
+                                 description="None keeps the current revision's value.")
 
 
 class RollbackCreate(RolloutOptions):

@@ -39,6 +39,7 @@ def _revision(row: Any) -> Revision:
     spec = RevisionSpec(row.model, row.model_version, row.alias, row.framework, row.digest,
                         row.artifact_name, max_batch_size=row.max_batch_size,
                         max_batch_delay_ms=row.max_batch_delay_ms, instances=row.instances,
+                        compile=bool(row.compile),
                         engine=row.engine,
                         engine_settings=settings, replicas=row.replicas, resources=resources)
     return Revision(row.deployment, row.number, spec, utc_req(row.created_at), row.created_by,
@@ -80,7 +81,8 @@ class SqlDeploymentRepository:
             deployment=r.deployment, number=r.number, model=s.model, model_version=s.version,
             alias=s.alias, framework=s.framework, digest=s.digest,
             artifact_name=s.artifact_name, max_batch_size=s.max_batch_size,
-            max_batch_delay_ms=s.max_batch_delay_ms, instances=s.instances, engine=s.engine,
+            max_batch_delay_ms=s.max_batch_delay_ms, instances=s.instances, compile=s.compile,
+            engine=s.engine,
             engine_settings=json.dumps(s.engine_settings.to_json()) if s.engine_settings else None,
             created_at=r.created_at, created_by=r.created_by,
             message=r.message, replicas=s.replicas,
