@@ -4,14 +4,14 @@ One run, one process tree: (1) the offline peak of the MiniLM sentence-embedding
 (``SentenceTransformer.encode`` at its best batch size, sentences/s); (2) the same model
 served by ``modelyard up`` through the gateway's ``/v1/embeddings``, one sentence per
 request, at concurrency 1, 8, 32 and 64, with dynamic batching on (runtime defaults) and
-off (``--max-batch-size 1``). Both deployments are compiled (``deploy --compile``) unless
-``--eager``; (3) for reference, the offline rate of the replica's own compute path (its
+off (``--max-batch-size 1``), both eager or, with ``--compile``, both compiled
+(``deploy --compile``); (3) for reference, the offline rate of the replica's own compute path (its
 instances, thread share, padding-free packing and compiled graph, loaded as a replica
 loads them, fed random batches of 32 from one thread per instance), so that the table
 shows the serving overhead apart from the model's speed. Prints a table and the ratios;
 ``--json`` prints one JSON object instead.
 
-    python -m benchmarks.batching [--duration 10] [--warmup 3] [--eager] [--json]
+    python -m benchmarks.batching [--duration 10] [--warmup 3] [--compile] [--json]
 """
 
 from __future__ import annotations
@@ -247,8 +247,8 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per cell")
     parser.add_argument("--warmup", type=float, default=3.0, help="warm-up seconds per cell")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--eager", action="store_true",
-                        help="deploy without --compile (eager forward passes)")
+    parser.add_argument("--compile", action="store_true",
+                        help="deploy both with --compile (compiled forward graphs)")
     parser.add_argument("--python-load", action="store_true",
                         help="drive load from Python instead of wrk")
     args = parser.parse_args()
@@ -256,7 +256,7 @@ def main() -> None:
     if not use_wrk and not args.python_load:
         print("wrk not found (make bench-deps installs it); using the slower Python driver",
               file=sys.stderr)
-    summary = summarize(run(args.duration, args.warmup, use_wrk, not args.eager), args.duration)
+    summary = summarize(run(args.duration, args.warmup, use_wrk, args.compile), args.duration)
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
