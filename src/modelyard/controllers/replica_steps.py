@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from modelyard.backends.base import Observed
@@ -65,6 +65,9 @@ class Finish:
 Step = Wait | Bind | Launch | Adopt | MarkReady | MarkFailed | StopProcess | Finish
 
 
+COMPILE_START_GRACE_S = 600.0  # more time to get Ready for a replica that compiles its graph
+
+
 @dataclass(frozen=True)
 class StepInputs:
     """Settings the decision depends on."""
@@ -75,6 +78,13 @@ class StepInputs:
     node: str = "local"
     placement_policy: str = "best-fit"
     drain_delay_s: float = 0.0
+
+
+def for_revision(inp: StepInputs, compiles: bool) -> StepInputs:
+    """The inputs for a replica of a revision: one that compiles (``--compile``) gets longer."""
+    if not compiles:
+        return inp
+    return replace(inp, start_timeout_s=inp.start_timeout_s + COMPILE_START_GRACE_S)
 
 
 def _exit_reason(obs: Observed) -> tuple[str, bool]:

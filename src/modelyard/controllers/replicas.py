@@ -37,6 +37,7 @@ from modelyard.controllers.replica_steps import (
     StepInputs,
     StopProcess,
     Wait,
+    for_revision,
     next_step,
 )
 from modelyard.domain.clock import Clock
@@ -90,7 +91,11 @@ class ReplicaController:
                 return Result.done()
             obs = self.observed.get(r.id)
             failures = self._count_probe(r, obs)
-            step = next_step(r, obs, self.clock.now(), failures, self.inputs)
+            inputs = self.inputs
+            if r.state == ReplicaState.STARTING:  # a compiling replica may take minutes
+                revision = await uow.deployments.revision(r.deployment, r.revision)
+                inputs = for_revision(inputs, revision is not None and revision.spec.compile)
+            step = next_step(r, obs, self.clock.now(), failures, inputs)
             await self._apply(uow, r, step)
         return Result.done()
 

@@ -9,6 +9,7 @@ import pytest
 
 from modelyard.backends.base import Observed
 from modelyard.controllers.replica_steps import (
+    COMPILE_START_GRACE_S,
     Adopt,
     Bind,
     Finish,
@@ -18,6 +19,7 @@ from modelyard.controllers.replica_steps import (
     StepInputs,
     StopProcess,
     Wait,
+    for_revision,
     next_step,
 )
 from modelyard.domain.ids import ReplicaId
@@ -78,6 +80,17 @@ def test_start_timeout_and_probe_failures() -> None:
     assert next_step(rep(S.READY), obs(ready=False), NOW, 2, INP) == Wait()
     step = next_step(rep(S.READY), obs(ready=False), NOW, 3, INP)
     assert isinstance(step, MarkFailed) and step.stop_process
+
+
+def test_a_replica_that_compiles_gets_minutes_more_to_get_ready() -> None:
+    late = T0 + timedelta(seconds=31)
+    assert for_revision(INP, compiles=False) is INP
+    assert next_step(rep(S.STARTING), obs(ready=False), late, 0,
+                     for_revision(INP, compiles=True)) == Wait()
+    much_later = T0 + timedelta(seconds=31 + COMPILE_START_GRACE_S)
+    step = next_step(rep(S.STARTING), obs(ready=False), much_later, 0,
+                     for_revision(INP, compiles=True))
+    assert isinstance(step, MarkFailed)
 
 
 def test_draining_replica_is_stopped_only_after_the_drain_delay() -> None:
