@@ -21,8 +21,8 @@ Invariants:
   (the previous batch held more than one request). A lone request on an idle replica is
   dispatched at once; at concurrency 1 batching costs one thread hop.
 - With several instances, a batch stops waiting as soon as it holds its even share of
-  the requests in the replica (queued, being collected and computing on the other
-  instances), and is woken to check again whenever another instance finishes. While one
+  the requests in the replica (everything queued, which it takes first, and the rows
+  computing on the other instances), and is woken to check again whenever another instance finishes. While one
   instance computes, the free one waits for the requests coming back rather than
   starting a pass on the first few, which would leave both instances working on small,
   inefficient batches; once the others are idle it goes at once. ``max_batch_delay_ms``
@@ -260,7 +260,7 @@ class Batcher(Generic[T, R]):
                 rows = taken
                 continue
             remaining = deadline - time.perf_counter()
-            if not may_wait or remaining <= 0 or rows >= self._fair_share(rows):
+            if not may_wait or remaining <= 0 or self._holds_its_share(rows):
                 break
             self._wakeup.clear()
             try:
@@ -269,12 +269,14 @@ class Batcher(Generic[T, R]):
                 break
         return batch
 
-    def _fair_share(self, rows: int) -> float:
-        """Rows this batch should hold: an even split of the load over the instances."""
-        if len(self._forwards) == 1:
-            return self.settings.max_batch_size
-        waiting = sum(p.rows for p in self._pending)
-        return (self._busy_rows + rows + waiting) / len(self._forwards)
+    def _holds_its_share(self, rows: int) -> bool:
+        """Whether a batch of ``rows`` holds an even split of the replica's load.
+
+        Asked only once the queue is empty (all of it is in this batch), so the load is
+        this batch and the rows computing on the other instances. One instance: never.
+        """
+        instances = len(self._forwards)
+        return instances > 1 and rows * instances >= self._busy_rows + rows
 
     async def _dispatch(self, forward: Callable[[Sequence[T]], Sequence[R]],
                         batch: list[_Pending[T, R]]) -> None:

@@ -88,6 +88,18 @@ def stop(replica: Replica) -> None:
             replica.proc.wait()
 
 
+def serve_all(started: dict[str, Replica], timeout_s: float) -> Iterator[dict[str, Replica]]:
+    """Wait until every started replica is ready, yield them, stop them all afterwards."""
+    try:
+        deadline = time.monotonic() + timeout_s
+        for replica in started.values():
+            wait_ready(replica, deadline)
+        yield started
+    finally:
+        for replica in started.values():
+            stop(replica)
+
+
 @dataclass
 class Built:
     """The artifacts built for the session."""
@@ -134,11 +146,4 @@ def replicas(
         "custom": launch("custom", built.custom, "custom", logs, "--max-batch-size", "16",
                          "--max-batch-delay-ms", "5"),
     }
-    try:
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        for replica in started.values():
-            wait_ready(replica, deadline)
-        yield started
-    finally:
-        for replica in started.values():
-            stop(replica)
+    yield from serve_all(started, READY_TIMEOUT_S)

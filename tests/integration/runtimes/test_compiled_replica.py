@@ -6,7 +6,6 @@ on the machine), so this module starts its own replicas with a generous deadline
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -15,7 +14,7 @@ import httpx
 import numpy as np
 import pytest
 
-from tests.integration.runtimes.conftest import Built, Replica, launch, stop, wait_ready
+from tests.integration.runtimes.conftest import Built, Replica, launch, serve_all
 from tests.integration.runtimes.test_tensor_replicas import ROWS, infer_body
 
 COMPILE_TIMEOUT_S = 600
@@ -26,14 +25,7 @@ def compiled(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     logs = tmp_path_factory.mktemp("compiled")
     started = {"minilm": launch("minilm", built.minilm, "embeddings", logs, "--compile"),
                "iris": launch("iris", built.sklearn, "sklearn", logs, "--compile")}
-    try:
-        deadline = time.monotonic() + COMPILE_TIMEOUT_S
-        for replica in started.values():
-            wait_ready(replica, deadline)
-        yield started
-    finally:
-        for replica in started.values():
-            stop(replica)
+    yield from serve_all(started, COMPILE_TIMEOUT_S)
 
 
 def gauge(replica: Replica, name: str) -> str:

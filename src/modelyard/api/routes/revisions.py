@@ -63,14 +63,12 @@ async def _resolve_spec(cp: ControlPlane, uow: UnitOfWork, dep: Deployment, body
         instances=current.spec.instances if body.instances is None else body.instances,
         compile=current.spec.compile if body.compile is None else body.compile)
     if body.version is None and body.alias is None and body.model is None:
-        check_compile(serving.framework, serving.engine, serving.compile)
         return serving
     model = await cp.registry.model(uow, model_name)
     if not is_visible(who, model.team):
         raise ModelyardError(ErrorCode.MODEL_NOT_FOUND, f"no model {model_name!r}")
     version = await cp.registry.resolve(uow, model_name, body.version, body.alias)
     await asyncio.to_thread(cp.artifacts.verify, version.digest, version.artifact_name)
-    check_compile(version.framework, serving.engine, serving.compile)
     return replace(serving, model=version.model, version=version.version, alias=body.alias,
                    framework=version.framework, digest=version.digest,
                    artifact_name=version.artifact_name)
@@ -86,6 +84,7 @@ async def create_revision(name: str, body: RevisionCreate, cp: CP, who: Caller,
         dep = await _visible(uow, name, who)
         require(who, Action.DEPLOY, dep.team, dep.environment)
         spec = await _resolve_spec(cp, uow, dep, body, who)
+        check_compile(spec.framework, spec.engine, spec.compile)
         revision, rollout = await start_update(uow, dep, spec, body.rollout_spec(), who=who,
                                                message=body.message, now=cp.clock.now())
         result = _update_public(revision, rollout, await _public(uow, await _visible(uow, name, who)))
