@@ -27,6 +27,32 @@ logger = logging.getLogger(__name__)
 RECOMPILE_LIMIT = 64  # graphs per function: several instances × a few shape families each
 
 
+_HOLDS_GIL = "kernel({}); Py_RETURN_NONE;"
+_RELEASES_GIL = ("{{ auto run = std::bind(kernel, {}); Py_BEGIN_ALLOW_THREADS run(); "
+                 "Py_END_ALLOW_THREADS }} Py_RETURN_NONE;")
+
+
+def release_gil_in_kernels() -> bool:
+    """Make inductor's generated CPU kernels run without the GIL; say whether they do.
+
+    The kernels' Python bindings call them with the GIL held, so while one instance runs a
+    fused kernel neither the other instances nor the replica's event loop can run Python.
+    The arguments (raw pointers and sizes) are bound while the GIL is held, then the kernel
+    runs without it, as every aten op does. Only applied to the binding this torch ships.
+    """
+    from torch._inductor import codecache
+
+    cache = codecache.CppPythonBindingsCodeCache
+    if cache.call_entry_function == _RELEASES_GIL:
+        return True
+    if cache.call_entry_function != _HOLDS_GIL or "#include <Python.h>" not in cache.suffix_template:
+        return False
+    cache.call_entry_function = _RELEASES_GIL
+    cache.suffix_template = cache.suffix_template.replace(
+        "#include <Python.h>", "#include <Python.h>\n#include <functional>", 1)
+    return True
+
+
 def compile_module(module: Any, warm_up: Callable[[Any], None]) -> Any | None:
     """``module`` compiled for inference and warmed up by ``warm_up(compiled)``; None on failure."""
     import torch
@@ -36,6 +62,7 @@ def compile_module(module: Any, warm_up: Callable[[Any], None]) -> Any | None:
     dynamo_config.recompile_limit = max(dynamo_config.recompile_limit, RECOMPILE_LIMIT)
     started = time.perf_counter()
     try:
+        logger.info("compiling", extra={"kernels_release_gil": release_gil_in_kernels()})
         compiled = torch.compile(module, dynamic=True)
         with inductor_config.patch(freezing=True):
             warm_up(compiled)

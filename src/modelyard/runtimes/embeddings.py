@@ -19,7 +19,7 @@ import numpy as np
 
 from modelyard.domain.errors import ErrorCode, ModelyardError
 from modelyard.runtimes.packed_encoder import PackedEncoder
-from modelyard.runtimes.protocol import Array, BatchDefaults, Capability
+from modelyard.runtimes.protocol import BatchDefaults, Capability, TextVectors
 
 logger = logging.getLogger(__name__)
 
@@ -103,12 +103,12 @@ class SentenceTransformerRuntime:
         encoded = self._model.tokenizer(list(texts), truncation=True, max_length=limit)
         return [len(ids) for ids in encoded["input_ids"]]
 
-    def embed(self, texts: Sequence[str]) -> Array:
-        """One float32 vector per text."""
+    def embed(self, texts: Sequence[str]) -> TextVectors:
+        """One float32 vector per text and its tokens; the packed path tokenizes once."""
         if self._packed is not None and texts:
-            return self._packed.embed(texts)
+            return TextVectors(*self._packed.embed_counted(texts))
         vectors = self._model.encode(
             list(texts), batch_size=max(1, len(texts)), convert_to_numpy=True,
             show_progress_bar=False,
         )
-        return np.asarray(vectors, dtype=np.float32)
+        return TextVectors(np.asarray(vectors, dtype=np.float32), self.count_tokens(texts))

@@ -49,8 +49,8 @@ def embedding_forward(
 
     def forward(requests: Sequence[EmbedRequest]) -> list[Embeddings]:
         texts = [t for r in requests for t in r.texts]
-        vectors = runtime.embed(texts)
-        tokens = runtime.count_tokens(texts)
+        done = runtime.embed(texts)
+        vectors, tokens = done.vectors, done.tokens
         out = []
         start = 0
         for r in requests:

@@ -98,12 +98,16 @@ class PackedEncoder:
 
     def embed(self, texts: Sequence[str]) -> Array:
         """One float32 vector per text."""
+        return self.embed_counted(texts)[0]
+
+    def embed_counted(self, texts: Sequence[str]) -> tuple[Array, list[int]]:
+        """One float32 vector per text, and the tokens each text took (after truncation)."""
         import torch
 
         with torch.inference_mode():  # inputs made here too: a compiled graph sees one mode
             return self._embed(texts)
 
-    def _embed(self, texts: Sequence[str]) -> Array:
+    def _embed(self, texts: Sequence[str]) -> tuple[Array, list[int]]:
         import torch
 
         ids = self.tokenizer(list(texts), truncation=True, max_length=self.max_length)["input_ids"]
@@ -142,7 +146,7 @@ class PackedEncoder:
             pooled /= torch.tensor(lengths, device=flat.device, dtype=flat.dtype)[:, None]
         if self.normalize:
             pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
-        return np.asarray(pooled.cpu().numpy(), dtype=np.float32)
+        return np.asarray(pooled.cpu().numpy(), dtype=np.float32), lengths
 
 
 def _pooling_mode(pooling: Any) -> str:

@@ -88,6 +88,14 @@ class Embeddings:
     prompt_tokens: int
 
 
+@dataclass(frozen=True)
+class TextVectors:
+    """What an embedding runtime returns for a batch: one vector per text and its tokens."""
+
+    vectors: Array  # 2-D float array, one row per text
+    tokens: list[int]  # tokens each text took, as the model counts them (truncated)
+
+
 @runtime_checkable
 class EmbeddingRuntime(Protocol):
     """A runtime that maps texts to fixed-size vectors."""
@@ -106,12 +114,8 @@ class EmbeddingRuntime(Protocol):
         """Length of each vector (after ``load``)."""
         ...
 
-    def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        """Tokens each text takes, as the model counts them (truncated to its window)."""
-        ...
-
-    def embed(self, texts: Sequence[str]) -> Array:
-        """Return one vector per text, a 2-D float array."""
+    def embed(self, texts: Sequence[str]) -> TextVectors:
+        """One vector per text and the tokens each took (one tokenization serves both)."""
         ...
 
 
