@@ -7,6 +7,8 @@ layer norm, residual adds) is fused into generated kernels. Compilation happens 
 inside ``warm_up``, which the runtime uses to run every shape family it will meet (one row
 and several rows); the replica then calls ``stop_recompiling`` so that an input that would
 need a new graph runs eagerly instead of stalling its batch for seconds of compilation.
+The generated CPU kernels run without the GIL (``release_gil_in_kernels``), so one
+instance's fused kernels do not stall the replica's event loop or its other instances.
 
 Compilation is an optimization, never a requirement: any failure leaves the runtime eager
 (``compile_module`` returns None) and the replica keeps serving. Kernels are compiled for
@@ -42,11 +44,12 @@ def release_gil_in_kernels() -> bool:
     """
     from torch._inductor import codecache
 
-    cache = codecache.CppPythonBindingsCodeCache
-    if cache.call_entry_function == _RELEASES_GIL:
+    cache: Any = getattr(codecache, "CppPythonBindingsCodeCache", None)
+    entry = getattr(cache, "call_entry_function", None)
+    if entry == _RELEASES_GIL:
         return True
-    if cache.call_entry_function != _HOLDS_GIL or "#include <Python.h>" not in cache.suffix_template:
-        return False
+    if entry != _HOLDS_GIL or "#include <Python.h>" not in getattr(cache, "suffix_template", ""):
+        return False  # another torch: its bindings are left as they are
     cache.call_entry_function = _RELEASES_GIL
     cache.suffix_template = cache.suffix_template.replace(
         "#include <Python.h>", "#include <Python.h>\n#include <functional>", 1)
