@@ -64,6 +64,11 @@ PEAK_SENTENCES = 2048  # sentences per offline measurement
 MODES = (("batched", None), ("unbatched", 1))
 
 
+def in_turn(round_number: int) -> tuple[tuple[str, int | None], ...]:
+    """The deployments in the order of this round: each goes first every other round."""
+    return MODES if round_number % 2 == 0 else MODES[::-1]
+
+
 def sentences(n: int, seed: int = 7) -> list[str]:
     """``n`` reproducible sentences of 8-16 words."""
     rng = random.Random(seed)
@@ -202,14 +207,14 @@ def run(duration_s: float, warmup_s: float, use_wrk: bool, compile_graph: bool) 
                 results["served"][name] = cells
             rounds: dict[str, list[float]] = {name: [] for name, _ in MODES}
             for r in range(C1_ROUNDS):
-                for name, _ in MODES if r % 2 == 0 else MODES[::-1]:
+                for name, _ in in_turn(r):
                     rounds[name].append(cell(name, 1, duration_s / 2, 1.0).p99_ms)
             results["c1_rounds_p99_ms"] = rounds
             pairs = []
             for r in range(PEAK_ROUNDS):
                 pair = {"offline_sentences_per_s": offline.rate(peak["best_batch_size"],
                                                                 PEAK_SENTENCES)}
-                for name, _ in MODES if r % 2 == 0 else MODES[::-1]:
+                for name, _ in in_turn(r):
                     pair[f"{name}_c64_req_per_s"] = cell(name, 64, duration_s, warmup_s).rps
                 pairs.append(pair)
                 print("  round: " + "  ".join(f"{k} {v:.1f}" for k, v in pair.items()),

@@ -22,11 +22,11 @@ Invariants:
   dispatched at once; at concurrency 1 batching costs one thread hop.
 - With several instances, a batch stops waiting as soon as it holds its even share of
   the requests in the replica (everything queued, which it takes first, and the rows
-  computing on the other instances), and is woken to check again whenever another instance finishes. While one
-  instance computes, the free one waits for the requests coming back rather than
-  starting a pass on the first few, which would leave both instances working on small,
-  inefficient batches; once the others are idle it goes at once. ``max_batch_delay_ms``
-  still bounds every wait.
+  computing on the other instances), and is woken to check again whenever another
+  instance finishes. While one instance computes, the free one waits for the requests
+  coming back rather than starting a pass on the first few, which would leave both
+  instances working on small, inefficient batches; once the others are idle it goes at
+  once. ``max_batch_delay_ms`` still bounds every wait.
 
 This module knows nothing of HTTP or of any runtime; ``forward`` is a plain function.
 """
@@ -291,16 +291,16 @@ class Batcher(Generic[T, R]):
             metrics.QUEUE_SECONDS.labels(**self._labels).observe(started - p.enqueued_s)
         loop = asyncio.get_running_loop()
         items = [p.item for p in live]
-        busy = sum(p.rows for p in live)
-        self._busy_rows += busy
+        rows = sum(p.rows for p in live)
+        self._busy_rows += rows
         try:
             results = await loop.run_in_executor(self._executor, run_isolated, forward, items)
         finally:
-            self._busy_rows -= busy
+            self._busy_rows -= rows
             self._wakeup.set()
         elapsed = time.perf_counter() - started
         metrics.COMPUTE_SECONDS.labels(**self._labels).observe(elapsed)
-        metrics.BATCH_SIZE.labels(**self._labels).observe(sum(p.rows for p in live))
+        metrics.BATCH_SIZE.labels(**self._labels).observe(rows)
         self._last_batch_requests = len(live)
         self._seconds_per_request = 0.8 * self._seconds_per_request + 0.2 * elapsed / len(live)
         for p, result in zip(live, results, strict=True):

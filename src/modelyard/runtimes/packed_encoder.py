@@ -70,11 +70,6 @@ class PackedEncoder:
             return None
         return encoder
 
-    @property
-    def is_compiled(self) -> bool:
-        """Whether batches run through a compiled graph."""
-        return self.forward is not self.transformer
-
     def compile(self) -> bool:
         """Run batches through a compiled graph when it gives the eager vectors; say whether."""
         probe = list(_PROBE)
