@@ -123,7 +123,7 @@ class OpenAIApi:
             raise schemas.invalid(f"the model {self.model!r} does not embed text", "model")
         if body.dimensions is not None and body.dimensions != self.embedder.runtime.dimensions():
             raise schemas.invalid("this model cannot change its dimensions", "dimensions")
-        work = self.embedder.batcher.submit(EmbedRequest(body.texts()))
+        work = self.embedder.batcher.enqueue(EmbedRequest(body.texts()))
         result = await until_disconnect(request, work)
         return json_response(schemas.embedding_list(
             self.model, result.vectors, result.prompt_tokens, body.encoding_format
@@ -160,7 +160,7 @@ class OpenAIApi:
         if not body.stream:
             job = GenerationJob(prompt_ids, params)
             try:
-                result = await until_disconnect(request, gen.batcher.submit(job))
+                result = await until_disconnect(request, gen.batcher.enqueue(job))
             finally:
                 job.cancel.set()
             body_out = schemas.completion(self.model, result.text, result.done, chat=chat)

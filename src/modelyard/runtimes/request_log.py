@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import MutableMapping
 from contextvars import ContextVar
 from typing import Any
 
@@ -31,7 +32,7 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-def _request_id(scope: dict[str, Any]) -> str:
+def _request_id(scope: MutableMapping[str, Any]) -> str:
     for key, value in scope.get("headers", ()):
         if key == b"x-request-id" and _WELL_FORMED.fullmatch(value):
             return str(value.decode())
@@ -50,7 +51,7 @@ class RequestLog:
     def __init__(self, app: Any) -> None:
         self.app = app
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
         """Serve one connection."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
@@ -59,7 +60,7 @@ class RequestLog:
         status = 0
         start = time.perf_counter()
 
-        async def sending(message: dict[str, Any]) -> None:
+        async def sending(message: MutableMapping[str, Any]) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])

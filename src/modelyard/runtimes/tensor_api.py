@@ -71,7 +71,7 @@ class TensorApi:
             raise ModelyardError(ErrorCode.MODEL_NOT_FOUND, f"this replica serves no {name!r}")
 
     async def _predict(self, request: Request, rows: Array, outputs: list[str]) -> Outputs:
-        work = self.batcher.submit(TensorRequest(rows, tuple(outputs)))
+        work = self.batcher.enqueue(TensorRequest(rows, tuple(outputs)))
         return await until_disconnect(request, work)
 
     async def metadata(self, request: Request) -> Response:
