@@ -8,7 +8,6 @@ client goes away, so a batcher drops requests nobody waits for.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -76,18 +75,21 @@ async def _wait_disconnect(request: Request) -> None:
 async def until_disconnect(request: Request, work: Awaitable[T]) -> T:
     """Await ``work``; cancel it and raise ``ClientGone`` if the client disconnects first.
 
-    Call only after the body has been read: the watcher consumes ``receive()``.
+    Call only after the body has been read: the watcher consumes ``receive()``. A future
+    (``Batcher.enqueue``) is awaited as it is; cancelling it drops the request. The watcher
+    cancels the work through a callback, so the hot path builds no ``asyncio.wait``.
     """
     task = asyncio.ensure_future(work)
     watcher = asyncio.ensure_future(_wait_disconnect(request))
+    watcher.add_done_callback(lambda w: None if w.cancelled() else task.cancel())
     try:
-        await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        return await task
+    except asyncio.CancelledError:
+        if watcher.done() and not watcher.cancelled():
+            raise ClientGone() from None
+        raise  # this request itself was cancelled
     finally:
-        for t in (task, watcher):
-            if not t.done():
-                t.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await t
-    if task.cancelled():
-        raise ClientGone()
-    return task.result()
+        if not watcher.done():
+            watcher.cancel()
+        if not task.done():
+            task.cancel()
