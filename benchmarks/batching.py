@@ -6,10 +6,11 @@ served by ``modelyard up`` through the gateway's ``/v1/embeddings``, one sentenc
 request, at concurrency 1, 8, 32 and 64, with dynamic batching on (runtime defaults) and
 off (``--max-batch-size 1``), both eager or, with ``--compile``, both compiled
 (``deploy --compile``). The p99 at concurrency 1 of one cell is the third-worst of a few
-hundred requests, so the two deployments are also measured at c=1 in ``C1_ROUNDS``
-alternating rounds, driven from Python so that every latency is kept, and the comparison
-is between the p99s of each one's pooled latencies (over two thousand requests each; the
-median of the rounds' own p99s is printed beside it); (3) for reference, the offline rate of the
+hundred requests, and cells a minute apart see a different machine, so the p99s compared
+come from one interleaved c=1 run of ``C1_SECONDS_PER_CELL`` times the cell duration: one
+request at a time, to each deployment in turn with the same sentence, so that a stall of
+the machine falls on both alike (p99 of about two thousand requests a side); (3) for
+reference, the offline rate of the
 replica's own compute path (its instances, thread share, padding-free packing and compiled
 graph, loaded as a replica loads them, fed random batches of 32 from one thread per
 instance), so that the table shows the serving overhead apart from the model's speed.
@@ -61,7 +62,7 @@ WORDS = (
     "drift", "data", "feature", "label", "train", "test",
 )
 CONCURRENCY = (1, 8, 32, 64)
-C1_ROUNDS = 8  # alternating batched/unbatched c=1 cells, pooled for the p99 comparison
+C1_SECONDS_PER_CELL = 8  # the interleaved c=1 run lasts this many cell durations
 PEAK_ROUNDS = 5  # offline peak, then both deployments at c=64, back to back, for the ratios
 PEAK_SENTENCES = 2048  # sentences per offline measurement
 MODES = (("batched", None), ("unbatched", 1))
@@ -161,6 +162,33 @@ def served_wrk(url: str, key: str, deployment: str, concurrency: int, duration_s
     return wrk_cell(f"{url}/v1/embeddings", script, concurrency, duration_s, warmup_s)
 
 
+async def interleaved_c1(url: str, key: str, names: list[str], duration_s: float,
+                         warmup_s: float) -> dict[str, dict[str, float]]:
+    """One request at a time, to each deployment in turn (the same sentence to each).
+
+    Both deployments see the same moments of the machine, so its stalls fall on both
+    alike; each is idle between its own requests, as at concurrency 1.
+    """
+    data = sentences(4096, seed=1)
+    headers = {"Authorization": f"Bearer {key}"}
+    latencies: dict[str, list[float]] = {name: [] for name in names}
+    errors = dict.fromkeys(names, 0)
+    async with async_client(1) as http:
+        start = time.perf_counter()
+        measure_from, stop_at = start + warmup_s, start + warmup_s + duration_s
+        k = 0
+        while (t0 := time.perf_counter()) < stop_at:
+            name = names[k % len(names)]
+            resp = await http.post(f"{url}/v1/embeddings", headers=headers, json={
+                "model": name, "input": data[(k // len(names)) % len(data)]})
+            if t0 >= measure_from:
+                latencies[name].append((time.perf_counter() - t0) * 1000)
+                errors[name] += resp.status_code != 200
+            k += 1
+    return {name: {"requests": len(v), "errors": errors[name], "p50_ms": statistics.median(v),
+                   "p99_ms": percentile(v, 99)} for name, v in latencies.items()}
+
+
 async def served(url: str, key: str, deployment: str, concurrency: int, duration_s: float,
                  warmup_s: float) -> Cell:
     """Closed-loop load on ``/v1/embeddings`` from Python (when wrk is missing)."""
@@ -208,17 +236,9 @@ def run(duration_s: float, warmup_s: float, use_wrk: bool, compile_graph: bool) 
                     print(f"  {name:9s} c={conc:<3d} {got.rps:8.1f} req/s  p50 {got.p50_ms:8.2f} ms"
                           f"  p99 {got.p99_ms:8.2f} ms  errors {got.errors}", file=sys.stderr)
                 results["served"][name] = cells
-            rounds: dict[str, list[float]] = {name: [] for name, _ in MODES}
-            pooled: dict[str, list[float]] = {name: [] for name, _ in MODES}
-            for r in range(C1_ROUNDS):
-                for name, _ in in_turn(r):
-                    one = asyncio.run(served(p.url, p.key, name, 1, duration_s / 2, 1.0))
-                    rounds[name].append(one.p99_ms)
-                    pooled[name].extend(one.samples_ms)
-            results["c1_rounds_p99_ms"] = rounds
-            results["c1_pooled"] = {name: {"requests": len(v), "p50_ms": statistics.median(v),
-                                           "p99_ms": percentile(v, 99)}
-                                    for name, v in pooled.items()}
+            results["c1_interleaved"] = asyncio.run(interleaved_c1(
+                p.url, p.key, [name for name, _ in MODES], C1_SECONDS_PER_CELL * duration_s,
+                warmup_s))
             pairs = []
             for r in range(PEAK_ROUNDS):
                 pair = {"offline_sentences_per_s": offline.rate(peak["best_batch_size"],
@@ -251,9 +271,7 @@ def summarize(results: dict[str, Any], duration_s: float) -> dict[str, Any]:
     peak = results["offline"]["sentences_per_s"]
     served: dict[str, dict[int, Cell]] = results["served"]
     b64, u64 = served["batched"][64], served["unbatched"][64]
-    rounds = results["c1_rounds_p99_ms"]
-    b1_p99, u1_p99 = statistics.median(rounds["batched"]), statistics.median(rounds["unbatched"])
-    pooled = results["c1_pooled"]
+    c1 = results["c1_interleaved"]
     paired = [_round_ratios(pair) for pair in results["peak_rounds"]]
     return {
         "command": command_line(),
@@ -265,9 +283,8 @@ def summarize(results: dict[str, Any], duration_s: float) -> dict[str, Any]:
                     "sentences_per_s": round(peak, 1),
                     "by_batch_size": {str(k): round(v, 1)
                                       for k, v in results["offline"]["by_batch_size"].items()}},
-        "c1_rounds_p99_ms": {mode: [round(v, 2) for v in values]
-                             for mode, values in rounds.items()},
-        "c1_pooled": {mode: {k: round(v, 2) for k, v in c.items()} for mode, c in pooled.items()},
+        "c1_interleaved": {mode: {k: round(v, 2) for k, v in cell.items()}
+                           for mode, cell in c1.items()},
         "peak_rounds": [{k: round(v, 1) for k, v in pair.items()} | ratios
                         for pair, ratios in zip(results["peak_rounds"], paired, strict=True)],
         "replica_path": {**results["replica_path"],
@@ -284,8 +301,7 @@ def summarize(results: dict[str, Any], duration_s: float) -> dict[str, Any]:
             "batched_c64_over_offline_peak_table": round(b64.rps / peak, 3),
             "batched_over_unbatched_c64_table": round(b64.rps / u64.rps, 2) if u64.rps else None,
             "p99_c1_batched_minus_unbatched_ms": round(
-                pooled["batched"]["p99_ms"] - pooled["unbatched"]["p99_ms"], 2),
-            "p99_c1_batched_minus_unbatched_ms_rounds": round(b1_p99 - u1_p99, 2),
+                c1["batched"]["p99_ms"] - c1["unbatched"]["p99_ms"], 2),
             "batched_c64_over_replica_path": round(
                 b64.rps / results["replica_path"]["sentences_per_s"], 3),
         },
@@ -294,9 +310,7 @@ def summarize(results: dict[str, Any], duration_s: float) -> dict[str, Any]:
                     "batched_c64_over_offline_peak_table":
                         "(reference: the table's c=64 cell over the first sweep)",
                     "batched_over_unbatched_c64_table": "(reference: the table's c=64 cells)",
-                    "p99_c1_batched_minus_unbatched_ms": "<= 2.0 (p99s of the pooled c=1 rounds)",
-                    "p99_c1_batched_minus_unbatched_ms_rounds":
-                        "(reference: medians of the c=1 rounds' own p99s)",
+                    "p99_c1_batched_minus_unbatched_ms": "<= 2.0 (the interleaved c=1 run)",
                     "batched_c64_over_replica_path": "(reference: serving overhead)"},
     }
 
@@ -318,11 +332,9 @@ def print_table(s: dict[str, Any]) -> None:
         for conc, cell in cells.items():
             print(f"{mode:10s} {conc:>5s} {cell['req_per_s']:9.1f} {cell['p50_ms']:9.2f} "
                   f"{cell['p99_ms']:9.2f} {cell['errors']:7d}")
-    for mode, values in s["c1_rounds_p99_ms"].items():
-        c1 = s["c1_pooled"][mode]
-        print(f"c=1 p99 over {len(values)} alternating rounds, {mode}: {values} "
-              f"(median {statistics.median(values):.2f} ms); pooled: {c1['requests']:.0f} "
-              f"requests, p50 {c1['p50_ms']} ms, p99 {c1['p99_ms']} ms")
+    for mode, c1 in s["c1_interleaved"].items():
+        print(f"c=1 interleaved, {mode}: {c1['requests']:.0f} requests, {c1['errors']:.0f} "
+              f"errors, p50 {c1['p50_ms']} ms, p99 {c1['p99_ms']} ms")
     for i, pair in enumerate(s["peak_rounds"], 1):
         print(f"round {i}: offline peak {pair['offline_sentences_per_s']} sentences/s, c=64 "
               f"batched {pair['batched_c64_req_per_s']} / unbatched "

@@ -27,7 +27,6 @@ class Cell:
     seconds: float
     p50_ms: float
     p99_ms: float
-    samples_ms: tuple[float, ...] = ()  # every measured latency (the Python driver only)
 
     @property
     def rps(self) -> float:
@@ -68,7 +67,7 @@ async def closed_loop(send: Callable[[], Awaitable[bool]], concurrency: int, dur
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     return Cell(concurrency, len(latencies), errors, duration_s,
                 statistics.median(latencies) if latencies else float("nan"),
-                percentile(latencies, 99), tuple(latencies))
+                percentile(latencies, 99))
 
 
 def start_platform(root: Path, env: dict[str, str] | None = None) -> PlatformProcess:
