@@ -203,12 +203,16 @@ def test_blue_green_switch_and_rollback_lose_no_request(yard: PlatformProcess) -
         wait_for(lambda: state_is(yard, "bg", "warm"), 60)
         switched_at = time.monotonic()
         time.sleep(1.0)
-        assert {a.revision for a in load.since(switched_at + 0.3)} == {"2"}
+        after_switch = load.since(switched_at + 0.3)
+        assert {a.revision for a in after_switch} == {"2"}, [
+            (round(a.at - switched_at, 3), a.status, a.revision) for a in after_switch][:8]
         # instant switch-back: the old revision is still warm
         assert client.rollout_action("bg", "abort", "switch back")["state"] == "aborted"
         back_at = time.monotonic()
         time.sleep(1.0)
-        assert {a.revision for a in load.since(back_at + 0.3)} == {"1"}
+        after_back = load.since(back_at + 0.3)
+        assert {a.revision for a in after_back} == {"1"}, [
+            (round(a.at - back_at, 3), a.status, a.revision) for a in after_back][:8]
         # forward again, release the old revision at once, then roll back (rolling)
         client.update("bg", version=2, strategy="blue-green", keep_old_s=0)
         wait_for(lambda: state_is(yard, "bg", "succeeded"), 60)
