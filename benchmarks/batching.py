@@ -10,10 +10,10 @@ hundred requests, and cells a minute apart see a different machine, so the p99s 
 come from one interleaved c=1 run of ``C1_SECONDS_PER_CELL`` times the cell duration: one
 request at a time, to each deployment in turn with the same sentence, so that a stall of
 the machine falls on both alike (p99 of about two thousand requests a side); (3) for
-reference, the offline rate of the
-replica's own compute path (its instances, thread share, padding-free packing and compiled
-graph, loaded as a replica loads them, fed random batches of 32 from one thread per
-instance), so that the table shows the serving overhead apart from the model's speed.
+reference, the offline rate of the replica's own compute path (its instances, thread
+share, padding-free packing and compiled graph, loaded as a replica loads them, fed random
+batches of 32 from one thread per instance), so that the table shows the serving overhead
+apart from the model's speed.
 
 This machine's speed drifts by a quarter within minutes (other tenants), so the ratio to
 the offline peak is not taken between a peak measured at the start and a cell measured
